@@ -1,0 +1,1 @@
+"""vmctl: a compute control plane for virtual machines."""

@@ -1,0 +1,65 @@
+"""Client side of the conductor's RPC API.
+
+The API asks the conductor to run tasks; compute agents report to it (they
+never touch the database themselves).
+
+API version history:
+    1.0 - initial: build_instances, instance_action, delete_instance,
+          service_heartbeat, update_inventory, build_result, action_result,
+          terminate_result, instances_on_host
+"""
+
+from vmctl import rpc
+
+VERSION = "1.0"
+
+
+class ConductorAPI:
+    def __init__(self, conf, transport):
+        self.client = rpc.get_client(transport, conf.conductor.topic, VERSION)
+
+    # --- asked by the API -------------------------------------------------
+    def build_instances(self, ctx, instance_uuids, attempt_hosts=None):
+        self.client.prepare().cast(ctx, "build_instances",
+                                   instance_uuids=instance_uuids,
+                                   attempt_hosts=attempt_hosts or [])
+
+    def instance_action(self, ctx, instance_uuid, action):
+        self.client.prepare().cast(ctx, "instance_action",
+                                   instance_uuid=instance_uuid, action=action)
+
+    def delete_instance(self, ctx, instance_uuid):
+        self.client.prepare().cast(ctx, "delete_instance", instance_uuid=instance_uuid)
+
+    # --- reported by compute agents ---------------------------------------
+    def service_heartbeat(self, ctx, host, binary, topic):
+        self.client.prepare().cast(ctx, "service_heartbeat", host=host,
+                                   binary=binary, topic=topic)
+
+    def update_inventory(self, ctx, host, node, inventory):
+        return self.client.prepare().call(ctx, "update_inventory", host=host,
+                                          node=node, inventory=inventory)
+
+    def build_result(self, ctx, instance_uuid, host, node, ok, power_state,
+                     reason=None, attempt_hosts=None, started_at=None):
+        self.client.prepare().cast(ctx, "build_result", instance_uuid=instance_uuid,
+                                   host=host, node=node, ok=ok,
+                                   power_state=power_state, reason=reason,
+                                   attempt_hosts=attempt_hosts or [],
+                                   started_at=started_at)
+
+    def action_result(self, ctx, instance_uuid, host, action, ok, power_state,
+                      reason=None, started_at=None):
+        self.client.prepare().cast(ctx, "action_result", instance_uuid=instance_uuid,
+                                   host=host, action=action, ok=ok,
+                                   power_state=power_state, reason=reason,
+                                   started_at=started_at)
+
+    def terminate_result(self, ctx, instance_uuid, host, ok, reason=None,
+                         started_at=None):
+        self.client.prepare().cast(ctx, "terminate_result",
+                                   instance_uuid=instance_uuid, host=host, ok=ok,
+                                   reason=reason, started_at=started_at)
+
+    def instances_on_host(self, ctx, host):
+        return self.client.prepare().call(ctx, "instances_on_host", host=host)

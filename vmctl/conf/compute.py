@@ -1,0 +1,63 @@
+"""[compute] options of the compute agent."""
+
+from oslo_config import cfg
+
+GROUP = "compute"
+
+OPTS = [
+    cfg.StrOpt(
+        "topic",
+        default="vmctl-compute",
+        help="Message bus topic computes listen on (server = host).",
+    ),
+    cfg.StrOpt(
+        "compute_driver",
+        default="fake",
+        choices=[("fake", "in-memory hypervisor for tests and scale")],
+        help="Virt driver the agent runs instances with.",
+    ),
+    cfg.StrOpt(
+        "availability_zone",
+        default="nova",
+        help="Availability zone this compute node belongs to.",
+    ),
+    cfg.FloatOpt(
+        "cpu_allocation_ratio",
+        default=4.0,
+        min=0.1,
+        help="Virtual CPUs the scheduler may place per physical CPU.",
+    ),
+    cfg.FloatOpt(
+        "ram_allocation_ratio",
+        default=1.0,
+        min=0.1,
+        help="Instance memory the scheduler may place per MiB of host RAM.",
+    ),
+    cfg.FloatOpt(
+        "disk_allocation_ratio",
+        default=1.0,
+        min=0.1,
+        help="Instance disk the scheduler may place per GiB of host disk.",
+    ),
+    cfg.IntOpt(
+        "resource_report_interval",
+        default=60,
+        min=1,
+        help="Seconds between two inventory reports of the resource "
+        "tracker (also sent once at start).",
+    ),
+    cfg.IntOpt(
+        "worker_threads",
+        default=16,
+        min=1,
+        help="Threads running driver operations at once.",
+    ),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

@@ -1,0 +1,35 @@
+"""[fake] options of the fake virt driver (tests and scale simulation)."""
+
+from oslo_config import cfg
+
+GROUP = "fake"
+
+OPTS = [
+    cfg.IntOpt("vcpus", default=16, min=1, help="vCPUs the fake host has."),
+    cfg.IntOpt(
+        "memory_mb", default=32768, min=1, help="MiB of RAM the fake host has."
+    ),
+    cfg.IntOpt(
+        "disk_gb", default=1000, min=1, help="GiB of disk the fake host has."
+    ),
+    cfg.FloatOpt(
+        "spawn_seconds",
+        default=0.0,
+        min=0,
+        help="Seconds a spawn takes, to simulate a slow hypervisor.",
+    ),
+    cfg.BoolOpt(
+        "fail_builds",
+        default=False,
+        mutable=True,
+        help="Every spawn fails: used to test reschedules.",
+    ),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

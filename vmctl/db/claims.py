@@ -1,0 +1,98 @@
+"""Resource claims: compare-and-swap on the compute node's generation.
+
+A claim reads the node, checks the request fits under the allocation
+ratios, then bumps usage with ``UPDATE ... WHERE generation = :seen``. If
+another scheduler won the race the row count is 0 and the claim re-reads
+and retries, a bounded number of times. Two schedulers can therefore never
+overcommit a host.
+"""
+
+import sqlalchemy as sa
+
+from vmctl import exception
+from vmctl.db import models
+
+NODE = models.ComputeNode
+CLAIM = models.ResourceClaim
+
+
+def fits(node, vcpus, memory_mb, disk_gb):
+    """Why a request does not fit on a node, or None if it does."""
+    if node.memory_mb_used + memory_mb > node.memory_mb * node.ram_allocation_ratio:
+        return "not enough RAM"
+    if node.vcpus_used + vcpus > node.vcpus * node.cpu_allocation_ratio:
+        return "not enough vCPUs"
+    if node.local_gb_used + disk_gb > node.local_gb * node.disk_allocation_ratio:
+        return "not enough disk"
+    return None
+
+
+def _bump(session, node, vcpus, memory_mb, disk_gb):
+    result = session.execute(
+        sa.update(NODE)
+        .where(NODE.id == node.id, NODE.generation == node.generation)
+        .values(vcpus_used=NODE.vcpus_used + vcpus,
+                memory_mb_used=NODE.memory_mb_used + memory_mb,
+                local_gb_used=NODE.local_gb_used + disk_gb,
+                generation=NODE.generation + 1)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def claim(db, node_id, consumer_uuid, instance_uuid, vcpus, memory_mb, disk_gb,
+          retries=8):
+    """Claim resources on a node for a consumer; ClaimFailed if they don't fit."""
+    for _attempt in range(retries):
+        with db.transaction() as session:
+            node = session.get(NODE, node_id, populate_existing=True)
+            if node is None:
+                raise exception.ClaimFailed(node=node_id, reason="node is gone")
+            reason = fits(node, vcpus, memory_mb, disk_gb)
+            if reason:
+                raise exception.ClaimFailed(node=node.hypervisor_hostname, reason=reason)
+            if not _bump(session, node, vcpus, memory_mb, disk_gb):
+                continue
+            session.add(CLAIM(consumer_uuid=consumer_uuid, instance_uuid=instance_uuid,
+                              compute_node_id=node.id, vcpus=vcpus,
+                              memory_mb=memory_mb, disk_gb=disk_gb))
+            return
+    raise exception.ClaimFailed(node=node_id, reason="too many concurrent claims")
+
+
+def release(db, consumer_uuid, retries=8):
+    """Release every claim a consumer holds. Idempotent."""
+    for _attempt in range(retries):
+        try:
+            with db.transaction() as session:
+                claims = list(session.scalars(
+                    sa.select(CLAIM).filter_by(consumer_uuid=consumer_uuid)))
+                for claim_row in claims:
+                    _release_one(session, claim_row)
+                return
+        except _LostRace:
+            continue
+    raise exception.ClaimFailed(node="?", reason="could not release claims of %s" % consumer_uuid)
+
+
+class _LostRace(Exception):
+    """Another writer bumped the node's generation: roll back and retry."""
+
+
+def _release_one(session, claim_row):
+    node = session.get(NODE, claim_row.compute_node_id, populate_existing=True)
+    if not _bump(session, node, -claim_row.vcpus, -claim_row.memory_mb, -claim_row.disk_gb):
+        raise _LostRace()
+    session.delete(claim_row)
+
+
+def for_consumer(session, consumer_uuid):
+    return list(session.scalars(sa.select(CLAIM).filter_by(consumer_uuid=consumer_uuid)))
+
+
+def usage_by_node(session):
+    """{node_id: (vcpus, memory_mb, disk_gb)} summed from claims."""
+    rows = session.execute(
+        sa.select(CLAIM.compute_node_id, sa.func.sum(CLAIM.vcpus),
+                  sa.func.sum(CLAIM.memory_mb), sa.func.sum(CLAIM.disk_gb))
+        .group_by(CLAIM.compute_node_id))
+    return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}

@@ -1,0 +1,123 @@
+"""Instance records, faults and compare-and-swap state updates."""
+
+import sqlalchemy as sa
+
+from vmctl import exception
+from vmctl import states
+from vmctl.db import models
+
+INSTANCE = models.Instance
+_UNSET = object()
+
+
+def create(session, values):
+    row = INSTANCE(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get(session, uuid, project_id=None, read_deleted=False):
+    query = sa.select(INSTANCE).filter_by(uuid=uuid)
+    if not read_deleted:
+        query = query.filter_by(deleted=0)
+    if project_id is not None:
+        query = query.filter_by(project_id=project_id)
+    row = session.scalars(query).first()
+    if row is None:
+        raise exception.InstanceNotFound(uuid=uuid)
+    return row
+
+
+def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
+                     expected_vm_states=None):
+    """Apply ``values`` only if the instance is still in the expected state.
+
+    Returns True when the row changed; False means another actor moved the
+    instance first (the caller answers 409 or gives up, never overwrites).
+    """
+    query = sa.update(INSTANCE).where(INSTANCE.uuid == uuid, INSTANCE.deleted == 0)
+    if expected_task_state is not _UNSET:
+        query = query.where(_task_state_is(expected_task_state))
+    if expected_vm_states is not None:
+        query = query.where(INSTANCE.vm_state.in_(expected_vm_states))
+    values = dict(values, updated_at=models.utcnow())
+    result = session.execute(query.values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _task_state_is(expected):
+    if isinstance(expected, (tuple, list, set, frozenset)):
+        expected = list(expected)
+        clause = INSTANCE.task_state.in_([t for t in expected if t is not None])
+        if None in expected:
+            clause = sa.or_(clause, INSTANCE.task_state.is_(None))
+        return clause
+    if expected is None:
+        return INSTANCE.task_state.is_(None)
+    return INSTANCE.task_state == expected
+
+
+def soft_delete(session, uuid):
+    row = session.scalars(sa.select(INSTANCE).filter_by(uuid=uuid, deleted=0)).first()
+    if row is None:
+        return False
+    now = models.utcnow()
+    row.vm_state = states.DELETED
+    row.task_state = None
+    row.power_state = states.NOSTATE
+    row.deleted = row.id
+    row.deleted_at = now
+    row.terminated_at = now
+    session.flush()
+    return True
+
+
+def list_filtered(session, project_id=None, name=None, vm_states=None,
+                  status_pairs=None, host=None, limit=None, marker=None,
+                  deleted=False):
+    """Newest first (created_at, id) with a marker uuid for paging."""
+    query = sa.select(INSTANCE)
+    query = query.filter(INSTANCE.deleted != 0) if deleted else query.filter_by(deleted=0)
+    if project_id is not None:
+        query = query.filter_by(project_id=project_id)
+    if name:
+        query = query.filter(INSTANCE.display_name.contains(name, autoescape=True))
+    if host:
+        query = query.filter_by(host=host)
+    if vm_states is not None or status_pairs:
+        clauses = [INSTANCE.vm_state.in_(vm_states or [])]
+        clauses += [sa.and_(INSTANCE.vm_state == vm, INSTANCE.task_state == task)
+                    for vm, task in (status_pairs or [])]
+        query = query.filter(sa.or_(*clauses))
+    if marker:
+        mrow = session.scalars(sa.select(INSTANCE).filter_by(uuid=marker)).first()
+        if mrow is None:
+            raise exception.Invalid(reason="marker [%s] not found" % marker)
+        query = query.filter(sa.or_(
+            INSTANCE.created_at < mrow.created_at,
+            sa.and_(INSTANCE.created_at == mrow.created_at, INSTANCE.id < mrow.id)))
+    query = query.order_by(INSTANCE.created_at.desc(), INSTANCE.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def on_host(session, host):
+    return list(session.scalars(sa.select(INSTANCE).filter_by(host=host, deleted=0)))
+
+
+def add_fault(session, uuid, code, message, details=None, host=None):
+    session.add(models.InstanceFault(instance_uuid=uuid, code=code,
+                                     message=message[:255], details=details,
+                                     host=host))
+
+
+def latest_faults(session, uuids):
+    """{uuid: newest fault} for the given instances, in one query."""
+    if not uuids:
+        return {}
+    rows = session.scalars(sa.select(models.InstanceFault)
+                           .where(models.InstanceFault.instance_uuid.in_(list(uuids)))
+                           .order_by(models.InstanceFault.id))
+    return {row.instance_uuid: row for row in rows}

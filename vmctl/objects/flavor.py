@@ -1,0 +1,31 @@
+"""The flavor an instance was built with (a snapshot, not a live link)."""
+
+from oslo_versionedobjects import fields
+
+from vmctl.objects import base
+
+
+@base.VmctlObjectRegistry.register
+class Flavor(base.VmctlObject):
+    # Version 1.0: initial
+    VERSION = "1.0"
+
+    fields = {
+        "flavorid": fields.StringField(),
+        "name": fields.StringField(),
+        "vcpus": fields.IntegerField(),
+        "memory_mb": fields.IntegerField(),
+        "root_gb": fields.IntegerField(),
+        "ephemeral_gb": fields.IntegerField(default=0),
+        "swap": fields.IntegerField(default=0),
+        "extra_specs": fields.DictOfStringsField(default={}),
+    }
+
+    def snapshot(self):
+        """The plain dict stored with an instance."""
+        return {name: getattr(self, name) for name in self.fields
+                if self.obj_attr_is_set(name)}
+
+    @property
+    def disk_gb(self):
+        return self.root_gb + self.ephemeral_gb + (self.swap + 1023) // 1024

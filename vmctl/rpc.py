@@ -1,0 +1,53 @@
+"""The message bus: oslo.messaging over RabbitMQ, threading executor.
+
+Transports, clients and servers are built here from a ConfigOpts passed in;
+nothing is cached in module globals.
+"""
+
+import oslo_messaging as messaging
+
+from vmctl import context as vmctl_context
+from vmctl import objects
+from vmctl.objects import base as objects_base
+
+
+class ContextSerializer(messaging.Serializer):
+    """Serializes versioned objects and carries the RequestContext."""
+
+    def __init__(self):
+        objects.register_all()
+        self._objects = objects_base.Serializer()
+
+    def serialize_entity(self, ctxt, entity):
+        return self._objects.serialize_entity(ctxt, entity)
+
+    def deserialize_entity(self, ctxt, entity):
+        return self._objects.deserialize_entity(ctxt, entity)
+
+    def serialize_context(self, ctxt):
+        return ctxt.to_wire()
+
+    def deserialize_context(self, ctxt):
+        return vmctl_context.RequestContext.from_wire(ctxt)
+
+
+def get_transport(conf):
+    return messaging.get_rpc_transport(conf)
+
+
+def get_client(transport, topic, version, server=None, timeout=None):
+    target = messaging.Target(topic=topic, version=version, server=server)
+    return messaging.get_rpc_client(transport, target, version_cap=version,
+                                    serializer=ContextSerializer(),
+                                    timeout=timeout)
+
+
+def get_server(transport, topic, server, endpoints):
+    target = messaging.Target(topic=topic, server=server)
+    return messaging.get_rpc_server(transport, target, endpoints,
+                                    executor="threading",
+                                    serializer=ContextSerializer())
+
+
+def expected_exceptions(*exc_types):
+    return messaging.expected_exceptions(*exc_types)

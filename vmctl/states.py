@@ -1,0 +1,111 @@
+"""Instance states and the one table of actions that move between them.
+
+vm_state is where an instance rests; task_state is the action under way
+(None when idle); power_state is what the hypervisor reports. Every action
+is a row of ``ACTIONS``: the vm_states it may start from, the task_state it
+sets while it runs (a compare-and-swap from task_state None), and the
+vm_state it leaves behind on success. Anything else is refused with 409.
+The API status is derived from (vm_state, task_state) by ``api_status``.
+"""
+
+import collections
+
+# vm_state
+BUILDING = "building"
+ACTIVE = "active"
+STOPPED = "stopped"
+PAUSED = "paused"
+SUSPENDED = "suspended"
+ERROR = "error"
+DELETED = "deleted"
+
+# task_state
+SCHEDULING = "scheduling"
+SPAWNING = "spawning"
+POWERING_OFF = "powering-off"
+POWERING_ON = "powering-on"
+REBOOTING = "rebooting"
+REBOOTING_HARD = "rebooting_hard"
+PAUSING = "pausing"
+UNPAUSING = "unpausing"
+SUSPENDING = "suspending"
+RESUMING = "resuming"
+DELETING = "deleting"
+
+# power_state, as reported by the driver (values as in Nova/libvirt).
+NOSTATE = 0
+RUNNING = 1
+POWER_PAUSED = 3
+SHUTDOWN = 4
+CRASHED = 6
+POWER_SUSPENDED = 7
+
+POWER_STATE_NAMES = {NOSTATE: "NOSTATE", RUNNING: "RUNNING",
+                     POWER_PAUSED: "PAUSED", SHUTDOWN: "SHUTDOWN",
+                     CRASHED: "CRASHED", POWER_SUSPENDED: "SUSPENDED"}
+
+Action = collections.namedtuple("Action", "from_vm_states task_state to_vm_state power_state")
+
+ANY_LIVE = (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR, BUILDING)
+
+ACTIONS = {
+    # action:      from vm_states,              task while running, on success, power after
+    "stop": Action((ACTIVE, ERROR), POWERING_OFF, STOPPED, SHUTDOWN),
+    "start": Action((STOPPED,), POWERING_ON, ACTIVE, RUNNING),
+    # A soft reboot needs a running guest; a hard one recovers from anything.
+    "reboot": Action((ACTIVE,), REBOOTING, ACTIVE, RUNNING),
+    "reboot_hard": Action((ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR), REBOOTING_HARD, ACTIVE, RUNNING),
+    "pause": Action((ACTIVE,), PAUSING, PAUSED, POWER_PAUSED),
+    "unpause": Action((PAUSED,), UNPAUSING, ACTIVE, RUNNING),
+    "suspend": Action((ACTIVE, PAUSED), SUSPENDING, SUSPENDED, POWER_SUSPENDED),
+    "resume": Action((SUSPENDED,), RESUMING, ACTIVE, RUNNING),
+}
+
+# Delete may interrupt any task except another delete.
+DELETE = Action(ANY_LIVE, DELETING, DELETED, NOSTATE)
+
+# Task states an action can be interrupted in by delete; builds are
+# interrupted too (the compute cleans up what it spawned).
+INTERRUPTIBLE_BY_DELETE = (None, SCHEDULING, SPAWNING, POWERING_OFF,
+                           POWERING_ON, REBOOTING, REBOOTING_HARD, PAUSING,
+                           UNPAUSING, SUSPENDING, RESUMING)
+
+_STATUS_BY_VM_STATE = {
+    BUILDING: "BUILD",
+    ACTIVE: "ACTIVE",
+    STOPPED: "SHUTOFF",
+    PAUSED: "PAUSED",
+    SUSPENDED: "SUSPENDED",
+    ERROR: "ERROR",
+    DELETED: "DELETED",
+}
+
+# (vm_state, task_state) pairs whose status differs from the vm_state's.
+_STATUS_OVERRIDES = {
+    (ACTIVE, REBOOTING): "REBOOT",
+    (ACTIVE, REBOOTING_HARD): "HARD_REBOOT",
+    (STOPPED, REBOOTING_HARD): "HARD_REBOOT",
+    (PAUSED, REBOOTING_HARD): "HARD_REBOOT",
+    (SUSPENDED, REBOOTING_HARD): "HARD_REBOOT",
+    (ERROR, REBOOTING_HARD): "HARD_REBOOT",
+}
+
+
+def api_status(vm_state, task_state):
+    if task_state == DELETING and vm_state != DELETED:
+        return _STATUS_BY_VM_STATE.get(vm_state, "UNKNOWN")
+    return _STATUS_OVERRIDES.get((vm_state, task_state),
+                                 _STATUS_BY_VM_STATE.get(vm_state, "UNKNOWN"))
+
+
+def vm_states_for_status(status):
+    """The (vm_state, task_state) filter an API status stands for."""
+    status = status.upper()
+    pairs = [(vm, task) for (vm, task), st in _STATUS_OVERRIDES.items() if st == status]
+    vms = [vm for vm, st in _STATUS_BY_VM_STATE.items() if st == status]
+    return vms, pairs
+
+
+def action_for(name):
+    """The table row for an action; KeyError for an unknown one."""
+    return ACTIONS[name]
