@@ -35,6 +35,28 @@ def get_transport(conf):
     return messaging.get_rpc_transport(conf)
 
 
+def register_opts(conf):
+    """Register every oslo.messaging option on ``conf`` before parsing.
+
+    Some (metrics, tracing) are otherwise only registered on the global
+    cfg.CONF, yet read from the ConfigOpts the transport was built with.
+    """
+    import importlib
+
+    from oslo_messaging import opts as messaging_opts
+
+    for group, opts in messaging_opts.list_opts():
+        conf.register_opts(opts, group=group)
+    # Not listed by list_opts(); registered the way oslo.messaging's own
+    # ConfFixture does.
+    for module, name in (("oslo_messaging._metrics.client", "oslo_messaging_metrics"),
+                         ("oslo_messaging._tracing.client", "oslo_messaging_tracing")):
+        try:
+            conf.register_opts(getattr(importlib.import_module(module), name), group=name)
+        except (ImportError, AttributeError):
+            pass
+
+
 def get_client(transport, topic, version, server=None, timeout=None):
     target = messaging.Target(topic=topic, version=version, server=server)
     return messaging.get_rpc_client(transport, target, version_cap=version,

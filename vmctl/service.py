@@ -37,16 +37,18 @@ class PeriodicTask:
     def join(self, timeout=None):
         self._thread.join(timeout)
 
+    def _interval(self):
+        return self.interval() if callable(self.interval) else self.interval
+
     def _run(self):
-        if self._stop.wait(self.initial_delay):
+        if self._stop.wait(self._interval() if self.initial_delay is None else self.initial_delay):
             return
         while not self._stop.is_set():
             try:
                 self.fn()
             except Exception:  # a periodic task must never kill its thread
                 LOG.exception("Periodic task %s failed", self.name)
-            interval = self.interval() if callable(self.interval) else self.interval
-            if self._stop.wait(interval):
+            if self._stop.wait(self._interval()):
                 return
 
 
@@ -74,7 +76,7 @@ class Service:
         self.tasks = [PeriodicTask("heartbeat", self.conf.report_interval,
                                    self.manager.report_state)]
         for name, interval, fn in self.manager.periodic_tasks():
-            self.tasks.append(PeriodicTask(name, interval, fn, initial_delay=interval))
+            self.tasks.append(PeriodicTask(name, interval, fn, initial_delay=None))
         for task in self.tasks:
             task.start()
         self.manager.after_start()

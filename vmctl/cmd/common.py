@@ -6,9 +6,10 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as oslo_log
 
-import vmctl.cmd  # noqa: F401  (native threads, no eventlet)
 from vmctl import conf as vmctl_conf
+from vmctl import rpc
 from vmctl import version
+import vmctl.cmd  # noqa: F401  (native threads, no eventlet)
 
 LOG = logging.getLogger(__name__)
 
@@ -17,6 +18,7 @@ def make_conf():
     conf = cfg.ConfigOpts()
     vmctl_conf.register_all(conf)
     oslo_log.register_options(conf)
+    rpc.register_opts(conf)
     return conf
 
 
@@ -30,14 +32,13 @@ def prepare(binary, argv=None, default_config_files=None):
     return conf
 
 
-def run_service(binary, topic, make_manager, argv=None):
+def run_service(binary, make_manager, topic_of, argv=None):
     """Build the manager, run its Service until SIGTERM."""
-    from vmctl import rpc
     from vmctl import service
 
     conf = prepare(binary, argv)
     transport = rpc.get_transport(conf)
     manager = make_manager(conf, transport)
-    svc = service.Service(conf, binary, topic, manager, transport)
+    svc = service.Service(conf, binary, topic_of(conf), manager, transport)
     service.run_until_signalled(conf, svc.start, svc.stop)
     transport.cleanup()

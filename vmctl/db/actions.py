@@ -35,7 +35,7 @@ def event_start(session, instance_uuid, request_id, event, host=None):
 
 
 def event_finish(session, instance_uuid, request_id, event, result, host=None,
-                 details=None):
+                 details=None, start_time=None):
     """Finish the newest unfinished event of that name (create it if none).
 
     A failed event marks its action's message 'Error' as Nova does.
@@ -47,7 +47,8 @@ def event_finish(session, instance_uuid, request_id, event, result, host=None,
                           .filter_by(action_id=action.id, event=event, finish_time=None)
                           .order_by(EVENT.id.desc())).first()
     if row is None:
-        row = EVENT(action_id=action.id, event=event, host=host)
+        row = EVENT(action_id=action.id, event=event, host=host,
+                    start_time=start_time or models.utcnow())
         session.add(row)
     row.finish_time = models.utcnow()
     row.result = result

@@ -30,8 +30,8 @@ class Instance(base.VmctlObject):
     @classmethod
     def from_db(cls, row):
         """From a database row (any object with the columns as attributes)."""
-        obj = cls.from_values(row)
-        obj.metadata = dict(getattr(row, "metadata_", None) or {})
-        obj.flavor = flavor_obj.Flavor.from_values(dict(row.flavor))
-        obj.obj_reset_changes()
-        return obj
+        values = {name: getattr(row, name) for name in cls.fields
+                  if name not in ("metadata", "flavor")}
+        values["metadata"] = dict(row.metadata_ or {})
+        values["flavor"] = flavor_obj.Flavor.from_values(dict(row.flavor))
+        return cls.from_values(values)

@@ -1,0 +1,93 @@
+"""The WSGI application: pecan behind the request-id and auth middleware.
+
+Pecan dispatches every request to ``RootController._route``, which looks the
+method and path up in ``routes.ROUTES``; ``RootController.dispatch`` then
+negotiates the microversion, builds the RequestContext and calls the handler
+with an ``ApiRequest``. Collaborators (config, database, conductor client,
+policy enforcer) are passed in by ``setup_app``; nothing is global.
+"""
+
+import json
+
+import pecan
+import webob
+
+from vmctl import context as vmctl_context
+from vmctl import policies
+from vmctl.api import auth
+from vmctl.api import errors
+from vmctl.api import hooks
+from vmctl.api import microversion as mv
+from vmctl.api import middleware
+from vmctl.api import routes
+from vmctl.api.request import ApiRequest
+from vmctl.api.request import Deps
+from vmctl.api.request import Reply
+
+
+class RootController:
+    def __init__(self, deps):
+        self.deps = deps
+
+    @pecan.expose()
+    def _route(self, args, request):
+        found, params = routes.match(request.method, request.path_info)
+        if found is None:
+            if params:
+                raise errors.MethodNotAllowed(
+                    "The method %s is not allowed for this resource (allowed: %s)."
+                    % (request.method, ", ".join(sorted(set(params)))))
+            raise errors.NotFound("The resource could not be found.")
+        request.context["vmctl.route"] = (found, params)
+        return self.dispatch, []
+
+    @pecan.expose()
+    def dispatch(self, *_args, **_kwargs):
+        req = pecan.request
+        found, params = req.context["vmctl.route"]
+        version = None
+        if found.versioned:
+            version = mv.negotiate(req.headers)
+            req.context["vmctl.version"] = version
+        api = ApiRequest(self.deps, req, _context(req, found), version or mv.min_version())
+        result = found.handler(api, **params)
+        return _render(result, version)
+
+
+def _context(req, found):
+    identity = req.environ.get(auth.IDENTITY_KEY)
+    if identity is None:
+        if not found.public:
+            raise errors.Unauthorized("Authentication required")
+        return None
+    roles = identity["roles"]
+    return vmctl_context.RequestContext(
+        user_id=identity["user_id"], project_id=identity["project_id"],
+        roles=roles, is_admin="admin" in roles, overwrite=True,
+        request_id=req.environ.get(middleware.REQUEST_ID_KEY),
+        global_request_id=req.environ.get(middleware.GLOBAL_REQUEST_ID_KEY))
+
+
+def _render(result, version):
+    if not isinstance(result, Reply):
+        result = Reply(200, result)
+    resp = webob.Response(status=result.status, charset="utf-8")
+    if result.body is not None:
+        resp.content_type = "application/json"
+        resp.text = json.dumps(result.body)
+    else:
+        resp.content_type = None
+    for key, value in result.headers.items():
+        resp.headers[key] = value
+    if version is not None:
+        resp.headers.update(mv.response_headers(version))
+    return resp
+
+
+def setup_app(conf, db, conductor, enforcer=None):
+    """The full WSGI app: request id + logging, auth, then pecan."""
+    deps = Deps(conf, db, conductor, enforcer or policies.make_enforcer(conf))
+    app = pecan.Pecan(RootController(deps), hooks=[hooks.ErrorHook()],
+                      force_canonical=False, guess_content_type_from_ext=False)
+    app = auth.make_middleware(conf, app)
+    return middleware.RequestIdMiddleware(app)

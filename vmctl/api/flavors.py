@@ -1,0 +1,104 @@
+"""/flavors: list, show, create, delete."""
+
+import uuid
+
+from vmctl.api import errors
+from vmctl.api import microversion as mv
+from vmctl.api.request import Reply
+from vmctl.api.schemas import flavors as schema
+from vmctl.api.schemas import parameter_types as types
+from vmctl.api.views import flavors as views
+from vmctl.db import flavors as db_flavors
+from vmctl.policies import flavors as policies
+
+
+def index(api):
+    rows = _list(api)
+    return _page(api, "flavors", {"flavors": [views.summary(api, r) for r in rows]}, rows)
+
+
+def detail(api):
+    rows = _list(api)
+    show_specs = api.can(policies.SPECS_INDEX)
+    body = {"flavors": [views.detail(api, r, show_specs) for r in rows]}
+    return _page(api, "flavors/detail", body, rows)
+
+
+def _list(api):
+    api.authorize(policies.LIST)
+    is_public = True
+    if api.can(policies.LIST_ALL):
+        is_public = _is_public_filter(api.param("is_public"))
+    limit = api.limit()
+    kwargs = {"min_ram": _min_filter(api, "minRam"),
+              "min_disk": _min_filter(api, "minDisk")}
+    with api.db.reader() as session:
+        return db_flavors.list_all(session, is_public=is_public, limit=limit,
+                                   marker=api.param("marker"), **kwargs)
+
+
+def _page(api, collection, body, rows):
+    if rows and len(rows) == api.limit():
+        body["flavors_links"] = api.next_link(collection, rows[-1].flavorid)
+    return body
+
+
+def _is_public_filter(value):
+    """Admins: is_public=true (default) | false | none (both)."""
+    if value is None:
+        return True
+    if value.lower() == "none":
+        return None
+    if value.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+        raise errors.BadRequest("Invalid is_public filter [%s]" % value)
+    return types.to_bool(value)
+
+
+def _min_filter(api, name):
+    value = api.param(name)
+    if value is None:
+        return None
+    if not value.isdigit():
+        raise errors.BadRequest("Invalid %s filter [%s]" % (name, value))
+    return int(value)
+
+
+def show(api, flavor_id):
+    api.authorize(policies.SHOW)
+    with api.db.reader() as session:
+        row = db_flavors.get(session, flavor_id)
+        if not row.is_public and not api.can(policies.LIST_ALL):
+            raise errors.NotFound("Flavor %s could not be found." % flavor_id)
+        return {"flavor": views.detail(api, row, api.can(policies.SPECS_INDEX))}
+
+
+def create(api):
+    api.authorize(policies.CREATE)
+    use_description = api.version.matches(mv.FLAVOR_DESCRIPTION)
+    body = api.body(schema.create_v255 if use_description else schema.create)
+    values = _values(body["flavor"])
+    with api.db.transaction() as session:
+        row = db_flavors.create(session, values)
+        return {"flavor": views.detail(api, row, api.can(policies.SPECS_INDEX))}
+
+
+def _values(flavor):
+    return {
+        "flavorid": str(flavor.get("id") or uuid.uuid4()),
+        "name": flavor["name"].strip(),
+        "memory_mb": types.to_int(flavor["ram"]),
+        "vcpus": types.to_int(flavor["vcpus"]),
+        "root_gb": types.to_int(flavor["disk"]),
+        "ephemeral_gb": types.to_int(flavor.get("OS-FLV-EXT-DATA:ephemeral", 0)),
+        "swap": types.to_int(flavor.get("swap", 0)),
+        "rxtx_factor": float(flavor.get("rxtx_factor", 1.0)),
+        "is_public": types.to_bool(flavor.get("os-flavor-access:is_public", True)),
+        "description": flavor.get("description"),
+    }
+
+
+def delete(api, flavor_id):
+    api.authorize(policies.DELETE)
+    with api.db.transaction() as session:
+        db_flavors.delete(session, flavor_id)
+    return Reply(202)

@@ -1,0 +1,152 @@
+"""Compute API microversions: the one list, and the negotiation.
+
+Every version vmctl accepts lies between ``MIN_VERSION`` and ``MAX_VERSION``.
+``VERSIONS`` names each version at which a vmctl resource changes shape or
+behaviour, with a comment saying what changed; code tests a request against
+the named constants below, never against a literal. Nova microversions in
+between that concern features vmctl does not have (keypairs, volumes,
+networks, server groups, ...) are accepted and change nothing here.
+"""
+
+import re
+
+from vmctl.api import errors
+
+# ---------------------------------------------------------------------------
+# The versions, oldest first. Each constant is referenced by the code that
+# implements the change; tests/unit/api/test_microversion.py checks the list
+# is sorted, unique, and that every constant appears in it.
+# ---------------------------------------------------------------------------
+V2_1 = "2.1"  # base: flavors, servers, server actions, instance actions,
+#              os-services, os-hypervisors.
+EXTENDED_SERVER_ATTRS = "2.3"  # server show/detail (admin): reservation_id,
+#              launch_index, hostname, root_device_name, ... attributes.
+SERVER_LOCKED = "2.9"  # server show/detail: "locked".
+SERVICE_FORCED_DOWN = "2.11"  # os-services: "forced_down".
+SERVER_DESCRIPTION = "2.19"  # server show/detail: "description".
+SERVER_TAGS = "2.26"  # server show/detail: "tags".
+SERVER_EMBEDDED_FLAVOR = "2.47"  # server show/detail: flavor is embedded
+#              (original_name, vcpus, ram, disk, ephemeral, swap,
+#              extra_specs) instead of {"id", "links"}.
+ACTION_EVENTS_FOR_ALL = "2.51"  # instance action show: events are shown to
+#              non-admin users too (before: admin only).
+UUID_IDS = "2.53"  # os-services and os-hypervisors: "id" is the uuid.
+FLAVOR_DESCRIPTION = "2.55"  # flavors: "description" shown and accepted.
+FLAVOR_EXTRA_SPECS = "2.61"  # flavor show/detail: "extra_specs" embedded.
+EVENT_HOST = "2.62"  # instance action events: "hostId" (and "host" for
+#              admins).
+SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
+FLAVOR_SWAP_INT = "2.75"  # flavors: "swap" is 0 (not "") when unset.
+EVENT_DETAILS = "2.84"  # instance action events: "details" (the message).
+HYPERVISOR_NO_USAGE = "2.88"  # os-hypervisors: vcpus, memory_mb, local_gb,
+#              *_used, free_*, running_vms, ... dropped; "uptime" in show.
+
+VERSIONS = [
+    V2_1,
+    EXTENDED_SERVER_ATTRS,
+    SERVER_LOCKED,
+    SERVICE_FORCED_DOWN,
+    SERVER_DESCRIPTION,
+    SERVER_TAGS,
+    SERVER_EMBEDDED_FLAVOR,
+    ACTION_EVENTS_FOR_ALL,
+    UUID_IDS,
+    FLAVOR_DESCRIPTION,
+    FLAVOR_EXTRA_SPECS,
+    EVENT_HOST,
+    SERVER_LOCKED_REASON,
+    FLAVOR_SWAP_INT,
+    EVENT_DETAILS,
+    HYPERVISOR_NO_USAGE,
+]
+
+MIN_VERSION = VERSIONS[0]
+MAX_VERSION = VERSIONS[-1]
+
+SERVICE_TYPE = "compute"
+HEADER = "OpenStack-API-Version"
+LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
+VARY = "%s, %s" % (HEADER, LEGACY_HEADER)
+
+_VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+
+
+class Version(tuple):
+    """A (major, minor) pair that compares like numbers and prints as 'X.Y'."""
+
+    def __new__(cls, major, minor):
+        return super().__new__(cls, (int(major), int(minor)))
+
+    @classmethod
+    def parse(cls, text):
+        match = _VERSION_RE.match(text.strip())
+        if not match:
+            raise ValueError(text)
+        return cls(*match.groups())
+
+    def matches(self, minimum):
+        """True when this request version is ``minimum`` (a constant) or newer."""
+        return self >= parse(minimum)
+
+    def __str__(self):
+        return "%d.%d" % self
+
+
+def parse(text):
+    return Version.parse(text)
+
+
+def min_version():
+    return parse(MIN_VERSION)
+
+
+def max_version():
+    return parse(MAX_VERSION)
+
+
+def requested(headers):
+    """The compute version string asked for in ``headers``, or None.
+
+    ``OpenStack-API-Version: compute X`` wins over the legacy
+    ``X-OpenStack-Nova-API-Version: X``. Other services' entries in the
+    header (comma separated) are ignored.
+    """
+    value = headers.get(HEADER)
+    if value:
+        for item in value.split(","):
+            parts = item.strip().split(None, 1)
+            if len(parts) == 2 and parts[0].lower() == SERVICE_TYPE:
+                return parts[1].strip()
+    legacy = headers.get(LEGACY_HEADER)
+    return legacy.strip() if legacy else None
+
+
+def negotiate(headers):
+    """The Version to serve a request with; errors.NotAcceptable if none.
+
+    No header means the minimum; ``latest`` means the maximum. A malformed
+    value is a 400, a well-formed one outside the window a 406 (as Nova).
+    """
+    text = requested(headers)
+    if text is None:
+        return min_version()
+    if text.lower() == "latest":
+        return max_version()
+    try:
+        version = parse(text)
+    except ValueError:
+        raise errors.BadRequest(
+            "Invalid API version request string %s" % text) from None
+    if not min_version() <= version <= max_version():
+        raise errors.NotAcceptable(
+            "Version %s is not supported by the API. Minimum is %s and "
+            "maximum is %s." % (text, MIN_VERSION, MAX_VERSION))
+    return version
+
+
+def response_headers(version):
+    return {
+        HEADER: "%s %s" % (SERVICE_TYPE, version),
+        LEGACY_HEADER: str(version),
+        "Vary": VARY,
+    }

@@ -1,0 +1,61 @@
+"""Request ids and the one-line access log."""
+
+import logging
+import re
+import time
+import uuid
+
+from vmctl import context as vmctl_context
+
+LOG = logging.getLogger(__name__)
+
+REQUEST_ID_KEY = "vmctl.request_id"
+GLOBAL_REQUEST_ID_KEY = "vmctl.global_request_id"
+RESPONSE_HEADERS = ("x-openstack-request-id", "x-compute-request-id")
+_GLOBAL_ID_RE = re.compile(r"^req-[a-f0-9]{8}(-[a-f0-9]{4}){3}-[a-f0-9]{12}$")
+
+
+def new_request_id():
+    return "req-%s" % uuid.uuid4()
+
+
+class RequestIdMiddleware:
+    """Gives each request a ``req-<uuid>`` id, returns it in the response
+    headers, and logs ``METHOD path status ms request-id`` when done.
+
+    A valid incoming ``X-OpenStack-Request-ID`` becomes the global request
+    id (as in Nova). Headers are never logged, so neither is the token.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    def __call__(self, environ, start_response):
+        request_id = new_request_id()
+        environ[REQUEST_ID_KEY] = request_id
+        incoming = environ.get("HTTP_X_OPENSTACK_REQUEST_ID", "")
+        if _GLOBAL_ID_RE.match(incoming):
+            environ[GLOBAL_REQUEST_ID_KEY] = incoming
+        # Log lines of this thread now carry this request's id (oslo.log
+        # reads the thread's current context); the app replaces it with the
+        # full context once the caller is known.
+        vmctl_context.RequestContext(request_id=request_id, overwrite=True)
+        started = time.monotonic()
+        status_seen = []
+
+        def _start_response(status, headers, exc_info=None):
+            headers = [h for h in headers if h[0].lower() not in RESPONSE_HEADERS]
+            headers += [(name, request_id) for name in RESPONSE_HEADERS]
+            status_seen.append(status.split(" ", 1)[0])
+            return start_response(status, headers, exc_info)
+
+        try:
+            return self.app(environ, _start_response)
+        finally:
+            path = environ.get("PATH_INFO", "")
+            if environ.get("QUERY_STRING"):
+                path += "?" + environ["QUERY_STRING"]
+            LOG.info("%s %s status: %s time: %.1fms %s",
+                     environ.get("REQUEST_METHOD"), path,
+                     status_seen[0] if status_seen else "-",
+                     (time.monotonic() - started) * 1000.0, request_id)

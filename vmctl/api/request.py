@@ -1,0 +1,110 @@
+"""What a handler gets: ``ApiRequest`` (who asks, at which microversion,
+with which collaborators) and what it returns: a dict (200) or a ``Reply``.
+"""
+
+import functools
+import json
+
+from vmctl.api import errors
+from vmctl.api import validation
+
+
+class Reply:
+    """A response other than ``200 {dict}``: another status, headers, no body."""
+
+    def __init__(self, status, body=None, headers=None):
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class Deps:
+    """The collaborators of every handler, built once by the app and passed in."""
+
+    def __init__(self, conf, db, conductor, enforcer):
+        self.conf = conf
+        self.db = db
+        self.conductor = conductor
+        self.enforcer = enforcer
+
+
+class ApiRequest:
+    def __init__(self, deps, req, ctx, version):
+        self.conf = deps.conf
+        self.db = deps.db
+        self.conductor = deps.conductor
+        self.enforcer = deps.enforcer
+        self.req = req
+        self.ctx = ctx
+        self.version = version
+
+    # --- identity and policy ----------------------------------------------
+    def authorize(self, rule, target=None):
+        """Raise 403 unless policy ``rule`` allows this request on ``target``."""
+        if not self.can(rule, target):
+            raise errors.Forbidden("Policy doesn't allow %s to be performed." % rule)
+
+    def can(self, rule, target=None):
+        target = target if target is not None else self.own_target()
+        return self.enforcer.authorize(rule, target, self.ctx, do_raise=False)
+
+    def own_target(self):
+        return {"project_id": self.ctx.project_id, "user_id": self.ctx.user_id}
+
+    @functools.cached_property
+    def is_admin(self):
+        return self.enforcer.authorize("context_is_admin", self.own_target(),
+                                       self.ctx, do_raise=False)
+
+    def project_scope(self):
+        """None for an admin (sees every project), else the caller's project."""
+        return None if self.is_admin else self.ctx.project_id
+
+    # --- input -------------------------------------------------------------
+    def body(self, schema):
+        """The JSON body, validated against ``schema``; 400 when it is not."""
+        raw = self.req.body
+        if not raw:
+            raise errors.BadRequest("The request body is required.")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise errors.BadRequest("Malformed request body") from None
+        validation.validate(schema, body)
+        return body
+
+    def param(self, name, default=None):
+        return self.req.GET.get(name, default)
+
+    # --- links -------------------------------------------------------------
+    @property
+    def base_url(self):
+        return self.req.application_url.rstrip("/")
+
+    def links(self, collection, item_id):
+        return [
+            {"rel": "self", "href": "%s/v2.1/%s/%s" % (self.base_url, collection, item_id)},
+            {"rel": "bookmark", "href": "%s/%s/%s" % (self.base_url, collection, item_id)},
+        ]
+
+    def next_link(self, collection, marker):
+        """``{collection}_links`` entry pointing at the page after ``marker``."""
+        params = [(k, v) for k, v in self.req.GET.items() if k != "marker"]
+        params.append(("marker", marker))
+        query = "&".join("%s=%s" % (k, v) for k, v in params)
+        return [{"rel": "next",
+                 "href": "%s/v2.1/%s?%s" % (self.base_url, collection, query)}]
+
+    def limit(self):
+        """The page size asked for, capped at ``[api] max_limit``."""
+        max_limit = self.conf.api.max_limit
+        value = self.param("limit")
+        if value is None:
+            return max_limit
+        try:
+            limit = int(value)
+        except ValueError:
+            raise errors.BadRequest("limit param must be an integer") from None
+        if limit < 0:
+            raise errors.BadRequest("limit param must be positive")
+        return min(limit, max_limit)

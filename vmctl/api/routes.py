@@ -1,0 +1,83 @@
+"""Every route of the API, in one table.
+
+A path template's ``{name}`` segments are passed to the handler as keyword
+arguments. Public routes need no identity; versioned routes negotiate a
+microversion and answer with its headers.
+"""
+
+import collections
+import re
+
+from vmctl.api import flavor_extra_specs
+from vmctl.api import flavors
+from vmctl.api import hypervisors
+from vmctl.api import instance_actions
+from vmctl.api import server_actions
+from vmctl.api import servers
+from vmctl.api import services
+from vmctl.api import versions
+
+Route = collections.namedtuple("Route", "method template handler public versioned regex")
+
+
+def route(method, template, handler, public=False, versioned=True):
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+    return Route(method, template, handler, public, versioned,
+                 re.compile("^%s/?$" % pattern.rstrip("/")))
+
+
+V = "/v2.1"
+
+ROUTES = [
+    route("GET", "/", versions.list_versions, public=True, versioned=False),
+    route("GET", V, versions.show_v21, public=True),
+
+    route("GET", V + "/flavors", flavors.index),
+    route("POST", V + "/flavors", flavors.create),
+    route("GET", V + "/flavors/detail", flavors.detail),
+    route("GET", V + "/flavors/{flavor_id}", flavors.show),
+    route("DELETE", V + "/flavors/{flavor_id}", flavors.delete),
+    route("GET", V + "/flavors/{flavor_id}/os-extra_specs", flavor_extra_specs.index),
+    route("POST", V + "/flavors/{flavor_id}/os-extra_specs", flavor_extra_specs.create),
+    route("GET", V + "/flavors/{flavor_id}/os-extra_specs/{key}", flavor_extra_specs.show),
+    route("PUT", V + "/flavors/{flavor_id}/os-extra_specs/{key}", flavor_extra_specs.update),
+    route("DELETE", V + "/flavors/{flavor_id}/os-extra_specs/{key}",
+          flavor_extra_specs.delete),
+
+    route("GET", V + "/servers", servers.index),
+    route("POST", V + "/servers", servers.create),
+    route("GET", V + "/servers/detail", servers.detail),
+    route("GET", V + "/servers/{server_id}", servers.show),
+    route("DELETE", V + "/servers/{server_id}", servers.delete),
+    route("POST", V + "/servers/{server_id}/action", server_actions.action),
+    route("GET", V + "/servers/{server_id}/os-instance-actions", instance_actions.index),
+    route("GET", V + "/servers/{server_id}/os-instance-actions/{request_id}",
+          instance_actions.show),
+
+    route("GET", V + "/os-services", services.index),
+
+    route("GET", V + "/os-hypervisors", hypervisors.index),
+    route("GET", V + "/os-hypervisors/detail", hypervisors.detail),
+    route("GET", V + "/os-hypervisors/{hypervisor_id}", hypervisors.show),
+]
+
+
+def match(method, path, routes=ROUTES):
+    """(route, path params) for a request; (None, allowed methods) if none.
+
+    The first route whose template and method match wins, so fixed
+    segments (``/servers/detail``) are listed before ``{server_id}``.
+    """
+    allowed = []
+    for candidate in routes:
+        found = candidate.regex.match(path)
+        if found is None:
+            continue
+        if candidate.method == method:
+            return candidate, found.groupdict()
+        allowed.append(candidate.method)
+    return None, allowed
+
+
+def is_public(path):
+    return any(r.public and r.regex.match(path) for r in ROUTES)

@@ -1,0 +1,33 @@
+"""Request bodies of POST /servers/{id}/action, one schema per action key."""
+
+_no_args = {"type": "null"}
+
+reboot = {
+    "type": "object",
+    "properties": {
+        "type": {"type": "string",
+                 "enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]},
+    },
+    "required": ["type"],
+    "additionalProperties": False,
+}
+
+# action key in the body -> schema of its value
+ACTIONS = {
+    "os-start": _no_args,
+    "os-stop": _no_args,
+    "reboot": reboot,
+    "pause": _no_args,
+    "unpause": _no_args,
+    "suspend": _no_args,
+    "resume": _no_args,
+}
+
+
+def body(key):
+    return {
+        "type": "object",
+        "properties": {key: ACTIONS[key]},
+        "required": [key],
+        "additionalProperties": False,
+    }

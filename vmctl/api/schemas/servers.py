@@ -1,0 +1,47 @@
+"""Request bodies of /servers (create)."""
+
+import copy
+
+from vmctl.api.schemas import parameter_types
+
+_ref = {"type": ["string", "integer"], "minLength": 1, "maxLength": 255,
+        "pattern": r"\S"}
+
+_server = {
+    "type": "object",
+    "properties": {
+        "name": parameter_types.name,
+        "flavorRef": _ref,
+        # No image service yet: any non-empty id (or URL ending in one).
+        "imageRef": {"type": "string", "minLength": 1, "maxLength": 255,
+                     "pattern": r"\S"},
+        "metadata": parameter_types.metadata,
+        "min_count": parameter_types.positive_integer,
+        "max_count": parameter_types.positive_integer,
+        "return_reservation_id": parameter_types.boolean,
+        "availability_zone": {"type": "string", "minLength": 1, "maxLength": 255},
+        # Accepted for client compatibility (required by Nova from 2.37);
+        # vmctl has no network service yet, so they change nothing.
+        "networks": {"oneOf": [{"type": "string", "enum": ["auto", "none"]},
+                               {"type": "array", "items": {"type": "object"}}]},
+        "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+    },
+    "required": ["name", "flavorRef", "imageRef"],
+    "additionalProperties": False,
+}
+
+_create = {
+    "type": "object",
+    "properties": {"server": _server},
+    "required": ["server"],
+    "additionalProperties": False,
+}
+
+
+def create(max_count):
+    """The create schema with min/max_count capped at ``[api] max_count``."""
+    schema = copy.deepcopy(_create)
+    props = schema["properties"]["server"]["properties"]
+    for field in ("min_count", "max_count"):
+        props[field]["maximum"] = max_count
+    return schema

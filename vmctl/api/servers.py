@@ -1,0 +1,218 @@
+"""/servers: create, list, show, delete."""
+
+import logging
+import secrets
+import string
+import uuid
+
+from vmctl import exception
+from vmctl import states
+from vmctl.api import errors
+from vmctl.api.request import Reply
+from vmctl.api.schemas import parameter_types as types
+from vmctl.api.schemas import servers as schema
+from vmctl.api.views import servers as views
+from vmctl.db import actions as db_actions
+from vmctl.db import flavors as db_flavors
+from vmctl.db import instances as db_instances
+from vmctl.policies import servers as policies
+
+LOG = logging.getLogger(__name__)
+
+_RESERVATION_CHARS = string.ascii_lowercase + string.digits
+_PASSWORD_CHARS = string.ascii_letters + string.digits
+
+
+# --- list / show ------------------------------------------------------------
+
+def index(api):
+    api.authorize(policies.INDEX)
+    rows, _faults = _list(api, with_faults=False)
+    body = {"servers": [views.summary(api, r) for r in rows]}
+    return _page(api, "servers", body, rows)
+
+
+def detail(api):
+    api.authorize(policies.DETAIL)
+    rows, faults = _list(api, with_faults=True)
+    view = _detail_view(api)
+    body = {"servers": [view(r, faults.get(r.uuid)) for r in rows]}
+    return _page(api, "servers/detail", body, rows)
+
+
+def show(api, server_id):
+    api.authorize(policies.SHOW)
+    with api.db.reader() as session:
+        row = db_instances.get(session, server_id, project_id=api.project_scope())
+        fault = db_instances.latest_faults(session, [row.uuid]).get(row.uuid)
+    return {"server": _detail_view(api)(row, fault)}
+
+
+def _detail_view(api):
+    return views.DetailView(api, show_extended=api.can(policies.EXTENDED_ATTRS),
+                            show_fault_details=api.can(policies.FAULT_DETAILS))
+
+
+def _list(api, with_faults):
+    filters = _filters(api)
+    limit = api.limit()
+    with api.db.reader() as session:
+        try:
+            rows = db_instances.list_filtered(session, limit=limit,
+                                              marker=api.param("marker"), **filters)
+        except exception.Invalid as exc:
+            raise errors.BadRequest(exc.kwargs.get("reason", exc.message)) from None
+        faults = {}
+        if with_faults:
+            failed = [r.uuid for r in rows if r.vm_state == states.ERROR]
+            faults = db_instances.latest_faults(session, failed)
+    return rows, faults
+
+
+def _filters(api):
+    """DB filters from the query string; admin-only ones are policy-checked."""
+    filters = {"project_id": api.ctx.project_id}
+    if _is_true(api.param("all_tenants")):
+        api.authorize(policies.ALL_TENANTS)
+        filters["project_id"] = api.param("project_id") or api.param("tenant_id")
+    elif api.is_admin and (api.param("project_id") or api.param("tenant_id")):
+        filters["project_id"] = api.param("project_id") or api.param("tenant_id")
+    if api.param("name"):
+        filters["name"] = api.param("name")
+    if api.param("status"):
+        vms, pairs = states.vm_states_for_status(api.param("status"))
+        filters["vm_states"], filters["status_pairs"] = vms, pairs
+    if api.param("host") and api.can(policies.ADMIN_FILTERS):
+        filters["host"] = api.param("host")
+    return filters
+
+
+def _is_true(value):
+    # Nova treats a bare ?all_tenants (empty value) as true.
+    return value is not None and (value == "" or types.to_bool(value))
+
+
+def _page(api, collection, body, rows):
+    if rows and len(rows) == api.limit():
+        body["servers_links"] = api.next_link(collection, rows[-1].uuid)
+    return body
+
+
+# --- create ----------------------------------------------------------------
+
+def create(api):
+    api.authorize(policies.CREATE)
+    server = api.body(schema.create(api.conf.api.max_count))["server"]
+    min_count, max_count = _counts(api, server)
+    reservation_id = "r-" + "".join(secrets.choice(_RESERVATION_CHARS) for _ in range(8))
+    with api.db.transaction() as session:
+        flavor = _flavor(session, server["flavorRef"])
+        uuids = [_create_one(api, session, server, flavor, reservation_id,
+                             index, max_count) for index in range(max_count)]
+    _cast_build(api, uuids)
+    if types.to_bool(server.get("return_reservation_id", False)):
+        return Reply(202, {"reservation_id": reservation_id})
+    links = api.links("servers", uuids[0])
+    body = {"server": {
+        "id": uuids[0],
+        "links": links,
+        "adminPass": "".join(secrets.choice(_PASSWORD_CHARS) for _ in range(12)),
+        "OS-DCF:diskConfig": server.get("OS-DCF:diskConfig", "MANUAL"),
+        "security_groups": [{"name": "default"}],
+    }}
+    return Reply(202, body, {"Location": links[0]["href"]})
+
+
+def _counts(api, server):
+    min_count = types.to_int(server.get("min_count", 1))
+    max_count = types.to_int(server.get("max_count", min_count))
+    limit = api.conf.api.max_count
+    for field, value in (("min_count", min_count), ("max_count", max_count)):
+        if not 1 <= value <= limit:
+            raise errors.BadRequest(
+                "Invalid input for field/attribute %s. Value: %s. %s is not "
+                "between 1 and %d" % (field, value, value, limit))
+    if min_count > max_count:
+        raise errors.BadRequest("min_count must be <= max_count")
+    return min_count, max_count
+
+
+def _ref_id(ref):
+    """An id, or the last path segment of a URL given as a reference."""
+    return str(ref).rstrip("/").rsplit("/", 1)[-1]
+
+
+def _flavor(session, flavor_ref):
+    flavor_id = _ref_id(flavor_ref)
+    try:
+        return db_flavors.get(session, flavor_id)
+    except exception.FlavorNotFound:
+        raise errors.BadRequest("Flavor %s could not be found." % flavor_id) from None
+
+
+def _create_one(api, session, server, flavor, reservation_id, index, count):
+    name = server["name"]
+    if count > 1:
+        name = "%s-%d" % (name, index + 1)
+    instance_uuid = str(uuid.uuid4())
+    db_instances.create(session, {
+        "uuid": instance_uuid,
+        "display_name": name,
+        "project_id": api.ctx.project_id,
+        "user_id": api.ctx.user_id,
+        "reservation_id": reservation_id,
+        "launch_index": index,
+        "vm_state": states.BUILDING,
+        "task_state": states.SCHEDULING,
+        "power_state": states.NOSTATE,
+        "availability_zone": server.get("availability_zone"),
+        "flavor": db_flavors.snapshot(flavor),
+        "image_ref": _ref_id(server["imageRef"]),
+        "metadata_": dict(server.get("metadata") or {}),
+    })
+    db_actions.start(session, api.ctx, instance_uuid, "create")
+    return instance_uuid
+
+
+def _cast_build(api, uuids):
+    """Ask the conductor to build; if the bus fails, end in a visible ERROR."""
+    try:
+        api.conductor.build_instances(api.ctx, uuids)
+    except Exception:
+        LOG.exception("Could not cast build_instances for %s", uuids)
+        with api.db.transaction() as session:
+            for instance_uuid in uuids:
+                db_instances.compare_and_swap(
+                    session, instance_uuid,
+                    {"vm_state": states.ERROR, "task_state": None},
+                    expected_task_state=states.SCHEDULING)
+                db_instances.add_fault(session, instance_uuid, 500,
+                                       "Could not reach the conductor")
+        raise errors.ApiError("Could not reach the conductor; the servers "
+                              "were put in ERROR.") from None
+
+
+# --- delete ----------------------------------------------------------------
+
+def delete(api, server_id):
+    api.authorize(policies.DELETE)
+    with api.db.transaction() as session:
+        row = db_instances.get(session, server_id, project_id=api.project_scope())
+        swapped = db_instances.compare_and_swap(
+            session, row.uuid, {"task_state": states.DELETING},
+            expected_task_state=states.INTERRUPTIBLE_BY_DELETE)
+        if not swapped:
+            session.refresh(row)
+            raise errors.Conflict(conflict_message("delete", row))
+        db_actions.start(session, api.ctx, row.uuid, "delete")
+    api.conductor.delete_instance(api.ctx, row.uuid)
+    return Reply(204)
+
+
+def conflict_message(action, row):
+    """Nova's wording for an action refused in the instance's current state."""
+    if row.task_state is not None:
+        where = "task_state %s" % row.task_state
+    else:
+        where = "vm_state %s" % row.vm_state
+    return "Cannot '%s' instance %s while it is in %s" % (action, row.uuid, where)

@@ -1,0 +1,167 @@
+"""The compute agent: runs instances through its virt driver.
+
+It never touches the database: everything it learns or reports goes
+through the conductor. Each instance's operations run one at a time (a
+lock per instance); results are reported back as casts so the agent is
+never blocked on the conductor.
+"""
+
+import collections
+import logging
+import threading
+
+import oslo_messaging as messaging
+
+from vmctl import context as vmctl_context
+from vmctl import manager
+from vmctl import states
+from vmctl.compute import resource_tracker
+from vmctl.compute import rpcapi
+from vmctl.conductor import rpcapi as conductor_rpcapi
+from vmctl.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+# action -> (driver call, instance action event name)
+DRIVER_CALLS = {
+    "stop": (lambda d, i: d.power_off(i), "compute_stop_instance"),
+    "start": (lambda d, i: d.power_on(i), "compute_start_instance"),
+    "reboot": (lambda d, i: d.reboot(i, hard=False), "compute_reboot_instance"),
+    "reboot_hard": (lambda d, i: d.reboot(i, hard=True), "compute_reboot_instance"),
+    "pause": (lambda d, i: d.pause(i), "compute_pause_instance"),
+    "unpause": (lambda d, i: d.unpause(i), "compute_unpause_instance"),
+    "suspend": (lambda d, i: d.suspend(i), "compute_suspend_instance"),
+    "resume": (lambda d, i: d.resume(i), "compute_resume_instance"),
+}
+
+# What a driver needs to remove a guest no instance record owns any more.
+GuestRef = collections.namedtuple("GuestRef", "uuid")
+
+# Task states interrupted by a restart of the agent, and how they end.
+_INTERRUPTED = {
+    states.POWERING_OFF: "stop", states.POWERING_ON: "start",
+    states.REBOOTING: "reboot", states.REBOOTING_HARD: "reboot_hard",
+    states.PAUSING: "pause", states.UNPAUSING: "unpause",
+    states.SUSPENDING: "suspend", states.RESUMING: "resume",
+}
+
+
+def _now():
+    from datetime import datetime
+    from datetime import timezone
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat()
+
+
+def _safe_reason(exc):
+    if isinstance(exc, virt_driver.VirtError):
+        return str(exc)
+    return "%s: %s" % (type(exc).__name__, exc)
+
+
+class ComputeManager(manager.Manager):
+    target = messaging.Target(version=rpcapi.VERSION)
+
+    def __init__(self, conf, transport, driver):
+        self.conf = conf
+        self.host = conf.host
+        self.driver = driver
+        self.conductor = conductor_rpcapi.ConductorAPI(conf, transport)
+        self.tracker = resource_tracker.ResourceTracker(conf, driver, self.conductor)
+        self._locks = collections.defaultdict(threading.Lock)
+        self._locks_guard = threading.Lock()
+        self._workers = threading.BoundedSemaphore(conf.compute.worker_threads)
+
+    # --- lifecycle ---------------------------------------------------------
+    def init_host(self):
+        self.driver.init_host(self.host)
+        ctx = vmctl_context.admin_context()
+        self.report_state()
+        self.tracker.report(ctx)
+        self._recover(ctx)
+
+    def report_state(self):
+        self.conductor.service_heartbeat(vmctl_context.admin_context(), self.host,
+                                         "vmctl-compute", self.conf.compute.topic)
+
+    def periodic_tasks(self):
+        return [("update_available_resource",
+                 lambda: self.conf.compute.resource_report_interval,
+                 lambda: self.tracker.report(vmctl_context.admin_context()))]
+
+    def _lock_for(self, uuid):
+        with self._locks_guard:
+            return self._locks[uuid]
+
+    def _recover(self, ctx):
+        """Finish or undo what a previous run of this agent left half-done."""
+        known = self.conductor.instances_on_host(ctx, self.host)
+        guests = self.driver.list_instances()
+        for inst in known:
+            self._recover_one(ctx, inst, guests.get(inst.uuid))
+        for uuid in set(guests) - {i.uuid for i in known}:
+            LOG.warning("Destroying guest %s: no instance of this host has it", uuid)
+            self.driver.destroy(GuestRef(uuid))
+
+    def _recover_one(self, ctx, inst, power_state):
+        task = inst.task_state
+        if task == states.DELETING:
+            self.terminate_instance(ctx, inst)
+        elif task == states.SPAWNING and power_state is None:
+            self.conductor.build_result(ctx, inst.uuid, self.host, self.driver.nodename,
+                                        False, states.NOSTATE,
+                                        "compute service restarted during the build",
+                                        attempt_hosts=[self.host])
+        elif task == states.SPAWNING:
+            self.conductor.build_result(ctx, inst.uuid, self.host, self.driver.nodename,
+                                        True, power_state, attempt_hosts=[self.host])
+        elif task in _INTERRUPTED:
+            self.conductor.action_result(ctx, inst.uuid, self.host, _INTERRUPTED[task],
+                                         False, power_state or states.NOSTATE,
+                                         "interrupted by a restart of the compute service")
+
+    # --- RPC endpoints -------------------------------------------------------
+    def build_and_run_instance(self, ctxt, instance, node, attempt_hosts):
+        started = _now()
+        with self._workers, self._lock_for(instance.uuid):
+            try:
+                power_state = self.driver.spawn(instance)
+            except Exception as exc:
+                LOG.warning("Build of %s failed: %s", instance.uuid, _safe_reason(exc))
+                self.driver.destroy(instance)
+                self.conductor.build_result(ctxt, instance.uuid, self.host, node, False,
+                                            states.NOSTATE, _safe_reason(exc),
+                                            attempt_hosts, started)
+                return
+        self.conductor.build_result(ctxt, instance.uuid, self.host, node, True,
+                                    power_state, None, attempt_hosts, started)
+
+    def run_action(self, ctxt, instance, action):
+        call, _event = DRIVER_CALLS[action]
+        started = _now()
+        with self._workers, self._lock_for(instance.uuid):
+            try:
+                call(self.driver, instance)
+                ok, reason = True, None
+            except Exception as exc:
+                LOG.warning("%s of %s failed: %s", action, instance.uuid, _safe_reason(exc))
+                ok, reason = False, _safe_reason(exc)
+            power_state = self.driver.get_power_state(instance)
+        self.conductor.action_result(ctxt, instance.uuid, self.host, action, ok,
+                                     power_state, reason, started)
+
+    def terminate_instance(self, ctxt, instance):
+        started = _now()
+        with self._workers, self._lock_for(instance.uuid):
+            try:
+                self.driver.destroy(instance)
+                ok, reason = True, None
+            except Exception as exc:
+                LOG.warning("Terminate of %s failed: %s", instance.uuid, _safe_reason(exc))
+                ok, reason = False, _safe_reason(exc)
+        with self._locks_guard:
+            self._locks.pop(instance.uuid, None)
+        self.conductor.terminate_result(ctxt, instance.uuid, self.host, ok, reason, started)
+
+
+def make_manager(conf, transport):
+    return ComputeManager(conf, transport, virt_driver.load(conf))

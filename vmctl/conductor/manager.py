@@ -1,0 +1,84 @@
+"""The conductor: the RPC endpoints, each one call into a task module."""
+
+import logging
+import types
+
+import oslo_messaging as messaging
+
+from vmctl import manager
+from vmctl import version
+from vmctl.compute import rpcapi as compute_rpcapi
+from vmctl.conductor import rpcapi
+from vmctl.conductor.tasks import build
+from vmctl.conductor.tasks import delete
+from vmctl.conductor.tasks import power
+from vmctl.db import compute_nodes as db_nodes
+from vmctl.db import instances as db_instances
+from vmctl.db import services as db_services
+from vmctl.objects import instance as instance_obj
+from vmctl.scheduler import rpcapi as scheduler_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorManager(manager.Manager):
+    target = messaging.Target(version=rpcapi.VERSION)
+
+    def __init__(self, conf, db, scheduler, compute):
+        self.conf = conf
+        self.db = db
+        deps = types.SimpleNamespace(conf=conf, db=db, scheduler=scheduler, compute=compute)
+        self.builds = build.BuildTask(deps)
+        self.power = power.PowerTask(deps)
+        self.deletes = delete.DeleteTask(deps)
+
+    def report_state(self):
+        self.service_heartbeat(None, self.conf.host, "vmctl-conductor", self.conf.conductor.topic)
+
+    # --- from the API ----------------------------------------------------------
+    def build_instances(self, ctxt, instance_uuids, attempt_hosts):
+        self.builds.schedule_and_build(ctxt, instance_uuids, attempt_hosts)
+
+    def instance_action(self, ctxt, instance_uuid, action):
+        self.power.forward(ctxt, instance_uuid, action)
+
+    def delete_instance(self, ctxt, instance_uuid):
+        self.deletes.start(ctxt, instance_uuid)
+
+    # --- from compute agents ---------------------------------------------------
+    def service_heartbeat(self, ctxt, host, binary, topic):
+        with self.db.transaction() as session:
+            if not db_services.heartbeat(session, host, binary):
+                db_services.register(session, host, binary, topic, version.VERSION)
+
+    def update_inventory(self, ctxt, host, node, inventory):
+        with self.db.transaction() as session:
+            if not db_services.list_all(session, binary="vmctl-compute", host=host):
+                db_services.register(session, host, "vmctl-compute",
+                                     self.conf.compute.topic, version.VERSION)
+            db_nodes.update_inventory(session, host, node, inventory)
+
+    def build_result(self, ctxt, instance_uuid, host, node, ok, power_state, reason,
+                     attempt_hosts, started_at):
+        self.builds.build_result(ctxt, instance_uuid, host, node, ok, power_state,
+                                 reason, attempt_hosts, started_at)
+
+    def action_result(self, ctxt, instance_uuid, host, action, ok, power_state, reason,
+                      started_at):
+        self.power.result(ctxt, instance_uuid, host, action, ok, power_state, reason,
+                          started_at)
+
+    def terminate_result(self, ctxt, instance_uuid, host, ok, reason, started_at):
+        self.deletes.finish(ctxt, instance_uuid, host, ok, reason, started_at)
+
+    def instances_on_host(self, ctxt, host):
+        with self.db.reader() as session:
+            return [instance_obj.Instance.from_db(r) for r in db_instances.on_host(session, host)]
+
+
+def make_manager(conf, transport):
+    from vmctl.db import api as db_api
+
+    return ConductorManager(conf, db_api.Database.from_conf(conf),
+                            scheduler_rpcapi.SchedulerAPI(conf, transport),
+                            compute_rpcapi.ComputeAPI(conf, transport))

@@ -1,0 +1,1 @@
+"""One module per multi-step workflow the conductor runs."""

@@ -1,0 +1,163 @@
+"""Build: schedule and claim, hand each instance to its compute, and
+reschedule (bounded) when a compute fails to spawn it.
+
+Steps, each with an instance action event:
+  conductor_schedule_and_build_instances  scheduler call, claims, host set
+  compute_build_and_run_instance          reported back by the compute
+Failure at any step ends with the instance in ERROR and a fault saying why;
+claims are released on every failure path.
+"""
+
+import datetime
+import logging
+
+import oslo_messaging as messaging
+
+from vmctl import exception
+from vmctl import states
+from vmctl.db import actions as db_actions
+from vmctl.db import claims as db_claims
+from vmctl.db import instances as db_instances
+from vmctl.db import models
+from vmctl.objects import instance as instance_obj
+
+LOG = logging.getLogger(__name__)
+
+SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
+SPAWN_EVENT = "compute_build_and_run_instance"
+
+
+def spec_for(row):
+    flavor = row.flavor
+    return {"vcpus": flavor["vcpus"], "memory_mb": flavor["memory_mb"],
+            "disk_gb": flavor["root_gb"] + flavor.get("ephemeral_gb", 0)
+            + (flavor.get("swap", 0) + 1023) // 1024,
+            "availability_zone": row.availability_zone}
+
+
+class BuildTask:
+    def __init__(self, deps):
+        self.db = deps.db
+        self.conf = deps.conf
+        self.scheduler = deps.scheduler
+        self.compute = deps.compute
+
+    def schedule_and_build(self, ctx, instance_uuids, attempt_hosts):
+        with self.db.transaction() as session:
+            rows = [r for r in (self._get(session, u) for u in instance_uuids)
+                    if r is not None and r.task_state == states.SCHEDULING]
+            for row in rows:
+                db_actions.event_start(session, row.uuid, ctx.request_id, SCHEDULE_EVENT)
+        if not rows:
+            return
+        consumers = [{"consumer_uuid": r.uuid, "instance_uuid": r.uuid} for r in rows]
+        try:
+            results = self.scheduler.select_destinations(ctx, spec_for(rows[0]),
+                                                         consumers, attempt_hosts)
+        except messaging.MessagingException as exc:
+            LOG.error("Scheduler did not answer for %s: %s", instance_uuids, exc)
+            results = [{"host": None, "reason": "The scheduler did not answer in time."}] * len(rows)
+        casts, orphans = [], []
+        with self.db.transaction() as session:
+            for row, result in zip(rows, results):
+                cast = self._apply_placement(ctx, session, row, result, attempt_hosts)
+                if cast:
+                    casts.append(cast)
+                elif result.get("host"):
+                    orphans.append(row.uuid)
+        for uuid in orphans:
+            # Deleted while we scheduled: give the claim back.
+            LOG.info("Instance %s went away while it was scheduled", uuid)
+            db_claims.release(self.db, uuid)
+        for host, inst, node, tried in casts:
+            self.compute.build_and_run_instance(ctx, host, inst, node, tried)
+
+    def _get(self, session, uuid):
+        try:
+            return db_instances.get(session, uuid)
+        except exception.InstanceNotFound:
+            return None
+
+    def _apply_placement(self, ctx, session, row, result, attempt_hosts):
+        if result.get("host") is None:
+            reason = result.get("reason") or ""
+            self._fail(ctx, session, row.uuid, states.SCHEDULING, SCHEDULE_EVENT,
+                       exception.NoValidHost(reason=reason).message,
+                       attempt_hosts[-1] if attempt_hosts else None)
+            return None
+        swapped = db_instances.compare_and_swap(
+            session, row.uuid, {"host": result["host"], "node": result["node"],
+                                "task_state": states.SPAWNING},
+            expected_task_state=states.SCHEDULING)
+        if not swapped:
+            return None
+        db_actions.event_finish(session, row.uuid, ctx.request_id, SCHEDULE_EVENT, "Success")
+        row.host, row.node, row.task_state = result["host"], result["node"], states.SPAWNING
+        inst = instance_obj.Instance.from_db(row)
+        return result["host"], inst, result["node"], list(attempt_hosts) + [result["host"]]
+
+    def _fail(self, ctx, session, uuid, expected_task, event, message, host):
+        """ERROR with a fault; the instance is on no host (nothing runs it)."""
+        if not db_instances.compare_and_swap(
+                session, uuid, {"vm_state": states.ERROR, "task_state": None,
+                                "host": None, "node": None},
+                expected_task_state=expected_task):
+            return
+        db_instances.add_fault(session, uuid, 500, message, host=host)
+        if event:
+            db_actions.event_finish(session, uuid, ctx.request_id, event, "Error",
+                                    host=host, details=message)
+        db_actions.finish_action(session, uuid, ctx.request_id)
+
+    def build_result(self, ctx, uuid, host, node, ok, power_state, reason,
+                     attempt_hosts, started_at):
+        start = _parse(started_at)
+        if ok:
+            self._built(ctx, uuid, host, power_state, start)
+        else:
+            self._build_failed(ctx, uuid, host, reason, attempt_hosts, start)
+
+    def _built(self, ctx, uuid, host, power_state, start):
+        with self.db.transaction() as session:
+            swapped = db_instances.compare_and_swap(
+                session, uuid, {"vm_state": states.ACTIVE, "task_state": None,
+                                "power_state": power_state,
+                                "launched_at": models.utcnow()},
+                expected_task_state=states.SPAWNING)
+            if swapped:
+                db_actions.event_finish(session, uuid, ctx.request_id, SPAWN_EVENT,
+                                        "Success", host=host, start_time=start)
+                db_actions.finish_action(session, uuid, ctx.request_id)
+                return
+        # Deleted during the spawn: make sure the guest does not outlive it.
+        LOG.info("Instance %s was deleted while it was built on %s", uuid, host)
+        self.compute.terminate_instance(ctx, host, _ref(uuid, host))
+
+    def _build_failed(self, ctx, uuid, host, reason, attempt_hosts, start):
+        db_claims.release(self.db, uuid)
+        retry = len(attempt_hosts) < self.conf.scheduler.max_attempts
+        with self.db.transaction() as session:
+            db_actions.event_finish(session, uuid, ctx.request_id, SPAWN_EVENT, "Error",
+                                    host=host, details=reason, start_time=start)
+            if retry and db_instances.compare_and_swap(
+                    session, uuid, {"host": None, "node": None,
+                                    "task_state": states.SCHEDULING},
+                    expected_task_state=states.SPAWNING):
+                LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
+            else:
+                retry = False
+                message = ("Build of instance %s failed on %s: %s. Exceeded maximum "
+                           "number of retries (%d)." % (uuid, host, reason,
+                                                        self.conf.scheduler.max_attempts))
+                self._fail(ctx, session, uuid, states.SPAWNING, None, message, host)
+        if retry:
+            self.schedule_and_build(ctx, [uuid], attempt_hosts)
+
+
+def _ref(uuid, host):
+    inst = instance_obj.Instance(uuid=uuid, host=host)
+    return inst
+
+
+def _parse(stamp):
+    return datetime.datetime.fromisoformat(stamp) if stamp else None

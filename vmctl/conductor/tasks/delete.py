@@ -1,0 +1,66 @@
+"""Delete: terminate on the compute, then free the record and its claims.
+
+The API has set task_state to deleting. An instance that never reached a
+host, or whose compute service is down, is deleted locally (its compute
+destroys any leftover guest when it comes back: see the agent's recovery).
+"""
+
+import logging
+
+from vmctl import exception
+from vmctl.db import actions as db_actions
+from vmctl.db import claims as db_claims
+from vmctl.db import instances as db_instances
+from vmctl.db import services as db_services
+from vmctl.objects import instance as instance_obj
+
+LOG = logging.getLogger(__name__)
+
+EVENT = "compute_terminate_instance"
+
+
+class DeleteTask:
+    def __init__(self, deps):
+        self.db = deps.db
+        self.conf = deps.conf
+        self.compute = deps.compute
+
+    def start(self, ctx, uuid):
+        with self.db.reader() as session:
+            try:
+                row = db_instances.get(session, uuid)
+            except exception.InstanceNotFound:
+                return
+            inst = instance_obj.Instance.from_db(row)
+            up = False
+            if row.host:
+                services = db_services.list_all(session, binary="vmctl-compute", host=row.host)
+                up = bool(services) and db_services.is_up(services[0], self.conf.service_down_time)
+        if up:
+            self.compute.terminate_instance(ctx, row.host, inst)
+        else:
+            if row.host:
+                LOG.warning("Deleting %s locally: compute %s is down", uuid, row.host)
+            self.finish(ctx, uuid, row.host, True, None, None)
+
+    def finish(self, ctx, uuid, host, ok, reason, started_at):
+        if ok:
+            with self.db.transaction() as session:
+                db_instances.soft_delete(session, uuid)
+                db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Success",
+                                        host=host, start_time=_parse(started_at))
+                db_actions.finish_action(session, uuid, ctx.request_id)
+            db_claims.release(self.db, uuid)
+            return
+        with self.db.transaction() as session:
+            db_instances.compare_and_swap(session, uuid, {"vm_state": "error", "task_state": None})
+            db_instances.add_fault(session, uuid, 500, "Delete failed on %s: %s" % (host, reason),
+                                   host=host)
+            db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Error", host=host,
+                                    details=reason, start_time=_parse(started_at))
+            db_actions.finish_action(session, uuid, ctx.request_id)
+
+
+def _parse(stamp):
+    import datetime
+    return datetime.datetime.fromisoformat(stamp) if stamp else None

@@ -1,0 +1,32 @@
+"""Policy defaults in code (oslo.policy), one module per API resource.
+
+``list_rules`` feeds oslopolicy-sample-generator (entry point
+``oslo.policy.policies = vmctl``); ``make_enforcer`` builds the enforcer the
+API passes to its handlers.
+"""
+
+import itertools
+
+from oslo_policy import policy
+
+from vmctl.policies import base
+from vmctl.policies import flavors
+from vmctl.policies import hypervisors
+from vmctl.policies import instance_actions
+from vmctl.policies import server_actions
+from vmctl.policies import servers
+from vmctl.policies import services
+
+MODULES = (base, flavors, servers, server_actions, instance_actions, services,
+           hypervisors)
+
+
+def list_rules():
+    return list(itertools.chain.from_iterable(m.list_rules() for m in MODULES))
+
+
+def make_enforcer(conf):
+    """An Enforcer with the defaults registered; ``[api] policy_file`` overrides."""
+    enforcer = policy.Enforcer(conf, policy_file=conf.api.policy_file)
+    enforcer.register_defaults(list_rules())
+    return enforcer

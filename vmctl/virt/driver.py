@@ -1,0 +1,76 @@
+"""The interface every virt driver implements (fake now, libvirt later)."""
+
+import abc
+
+
+class VirtError(Exception):
+    """A driver operation failed; the message is safe to show users."""
+
+
+class ComputeDriver(abc.ABC):
+    """One hypervisor host. Methods block until the operation is done."""
+
+    @abc.abstractmethod
+    def init_host(self, host):
+        """Connect; called once before the agent takes requests."""
+
+    @property
+    @abc.abstractmethod
+    def nodename(self):
+        """The node (hypervisor hostname) this driver manages."""
+
+    @abc.abstractmethod
+    def list_instances(self):
+        """{instance uuid: power_state} of every guest the hypervisor has."""
+
+    @abc.abstractmethod
+    def spawn(self, instance):
+        """Create and start the guest; return its power_state."""
+
+    @abc.abstractmethod
+    def destroy(self, instance):
+        """Remove the guest and its files. Idempotent."""
+
+    @abc.abstractmethod
+    def power_off(self, instance):
+        pass
+
+    @abc.abstractmethod
+    def power_on(self, instance):
+        pass
+
+    @abc.abstractmethod
+    def reboot(self, instance, hard):
+        pass
+
+    @abc.abstractmethod
+    def pause(self, instance):
+        pass
+
+    @abc.abstractmethod
+    def unpause(self, instance):
+        pass
+
+    @abc.abstractmethod
+    def suspend(self, instance):
+        pass
+
+    @abc.abstractmethod
+    def resume(self, instance):
+        pass
+
+    @abc.abstractmethod
+    def get_power_state(self, instance):
+        """The guest's power_state (NOSTATE when it does not exist)."""
+
+    @abc.abstractmethod
+    def get_available_resource(self):
+        """Inventory: vcpus, memory_mb, local_gb, hypervisor_type/version, host_ip."""
+
+
+def load(conf):
+    name = conf.compute.compute_driver
+    if name == "fake":
+        from vmctl.virt import fake
+        return fake.FakeDriver(conf)
+    raise ValueError("Unknown compute_driver %r" % name)

@@ -1,0 +1,128 @@
+"""An in-memory hypervisor for fast tests and scale simulation.
+
+Guests are remembered in a small JSON file under ``state_path`` so that a
+restarted agent finds them again, as it would on a real host.
+"""
+
+import json
+import logging
+import os
+import threading
+import time
+
+from vmctl import states
+from vmctl.virt import driver
+
+LOG = logging.getLogger(__name__)
+
+# What each operation requires of the guest's power state, and leaves.
+_TRANSITIONS = {
+    "power_off": ((states.RUNNING, states.POWER_PAUSED, states.SHUTDOWN, states.CRASHED), states.SHUTDOWN),
+    "power_on": ((states.SHUTDOWN, states.RUNNING), states.RUNNING),
+    "pause": ((states.RUNNING,), states.POWER_PAUSED),
+    "unpause": ((states.POWER_PAUSED,), states.RUNNING),
+    "suspend": ((states.RUNNING, states.POWER_PAUSED), states.POWER_SUSPENDED),
+    "resume": ((states.POWER_SUSPENDED,), states.RUNNING),
+}
+
+
+class FakeDriver(driver.ComputeDriver):
+    def __init__(self, conf):
+        self.conf = conf
+        self._lock = threading.Lock()
+        self._guests = {}
+        self._host = None
+        self._path = None
+
+    @property
+    def nodename(self):
+        return self._host
+
+    def init_host(self, host):
+        self._host = host
+        self._path = os.path.join(self.conf.state_path, "fake-virt-%s.json" % host)
+        if os.path.exists(self._path):
+            with open(self._path) as f:
+                self._guests = json.load(f)
+        LOG.info("Fake hypervisor %s has %d guests", host, len(self._guests))
+
+    def _save(self):
+        os.makedirs(os.path.dirname(self._path), exist_ok=True)
+        tmp = self._path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self._guests, f)
+        os.replace(tmp, self._path)
+
+    def list_instances(self):
+        with self._lock:
+            return {uuid: g["power_state"] for uuid, g in self._guests.items()}
+
+    def spawn(self, instance):
+        if self.conf.fake.spawn_seconds:
+            time.sleep(self.conf.fake.spawn_seconds)
+        if self.conf.fake.fail_builds:
+            raise driver.VirtError("fake hypervisor %s is configured to fail builds" % self._host)
+        with self._lock:
+            self._guests[instance.uuid] = {"power_state": states.RUNNING,
+                                           "memory_mb": instance.flavor.memory_mb,
+                                           "vcpus": instance.flavor.vcpus}
+            self._save()
+        return states.RUNNING
+
+    def destroy(self, instance):
+        with self._lock:
+            if self._guests.pop(instance.uuid, None) is not None:
+                self._save()
+
+    def _move(self, instance, operation):
+        allowed, result = _TRANSITIONS[operation]
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.VirtError("instance %s is not on hypervisor %s" % (instance.uuid, self._host))
+            if guest["power_state"] not in allowed:
+                raise driver.VirtError("cannot %s a guest in power state %s" % (
+                    operation, states.POWER_STATE_NAMES.get(guest["power_state"])))
+            guest["power_state"] = result
+            self._save()
+        return result
+
+    def power_off(self, instance):
+        return self._move(instance, "power_off")
+
+    def power_on(self, instance):
+        return self._move(instance, "power_on")
+
+    def reboot(self, instance, hard):
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.VirtError("instance %s is not on hypervisor %s" % (instance.uuid, self._host))
+            if not hard and guest["power_state"] != states.RUNNING:
+                raise driver.VirtError("a soft reboot needs a running guest")
+            guest["power_state"] = states.RUNNING
+            self._save()
+        return states.RUNNING
+
+    def pause(self, instance):
+        return self._move(instance, "pause")
+
+    def unpause(self, instance):
+        return self._move(instance, "unpause")
+
+    def suspend(self, instance):
+        return self._move(instance, "suspend")
+
+    def resume(self, instance):
+        return self._move(instance, "resume")
+
+    def get_power_state(self, instance):
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            return guest["power_state"] if guest else states.NOSTATE
+
+    def get_available_resource(self):
+        fake = self.conf.fake
+        return {"vcpus": fake.vcpus, "memory_mb": fake.memory_mb,
+                "local_gb": fake.disk_gb, "hypervisor_type": "fake",
+                "hypervisor_version": 1000, "host_ip": "127.0.0.1"}
