@@ -12,6 +12,8 @@ import secrets
 import pytest
 import sqlalchemy
 
+import vmctl.cmd  # noqa: F401  (native threads: eventlet stays unimported)
+
 DEFAULT_URLS = {
     "mysql": "mysql+pymysql://root@localhost/{db}?unix_socket=/run/mysqld/mysqld.sock",
     "postgresql": "postgresql+psycopg://postgres@127.0.0.1:5432/{db}",

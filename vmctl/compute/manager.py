@@ -9,6 +9,7 @@ never blocked on the conductor.
 import collections
 import logging
 import threading
+import time
 
 import oslo_messaging as messaging
 
@@ -75,9 +76,21 @@ class ComputeManager(manager.Manager):
     def init_host(self):
         self.driver.init_host(self.host)
         ctx = vmctl_context.admin_context()
+        known = self._wait_for_conductor(ctx)
         self.report_state()
         self.tracker.report(ctx)
-        self._recover(ctx)
+        self._recover(ctx, known)
+
+    def _wait_for_conductor(self, ctx, max_delay=30):
+        """The instances the database puts on this host, once a conductor answers."""
+        delay = 1
+        while True:
+            try:
+                return self.conductor.instances_on_host(ctx, self.host, timeout=10)
+            except messaging.MessagingTimeout:
+                LOG.warning("No conductor answered; retrying in %ss", delay)
+                time.sleep(delay)
+                delay = min(delay * 2, max_delay)
 
     def report_state(self):
         self.conductor.service_heartbeat(vmctl_context.admin_context(), self.host,
@@ -92,9 +105,8 @@ class ComputeManager(manager.Manager):
         with self._locks_guard:
             return self._locks[uuid]
 
-    def _recover(self, ctx):
+    def _recover(self, ctx, known):
         """Finish or undo what a previous run of this agent left half-done."""
-        known = self.conductor.instances_on_host(ctx, self.host)
         guests = self.driver.list_instances()
         for inst in known:
             self._recover_one(ctx, inst, guests.get(inst.uuid))

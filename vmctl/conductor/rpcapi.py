@@ -61,5 +61,5 @@ class ConductorAPI:
                                    instance_uuid=instance_uuid, host=host, ok=ok,
                                    reason=reason, started_at=started_at)
 
-    def instances_on_host(self, ctx, host):
-        return self.client.prepare().call(ctx, "instances_on_host", host=host)
+    def instances_on_host(self, ctx, host, timeout=None):
+        return self.client.prepare(timeout=timeout).call(ctx, "instances_on_host", host=host)

@@ -30,7 +30,7 @@ def get(session, uuid, project_id=None, read_deleted=False):
 
 
 def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
-                     expected_vm_states=None):
+                     expected_vm_states=None, expected_host=_UNSET):
     """Apply ``values`` only if the instance is still in the expected state.
 
     Returns True when the row changed; False means another actor moved the
@@ -41,6 +41,9 @@ def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
         query = query.where(_task_state_is(expected_task_state))
     if expected_vm_states is not None:
         query = query.where(INSTANCE.vm_state.in_(expected_vm_states))
+    if expected_host is not _UNSET:
+        query = query.where(INSTANCE.host == expected_host if expected_host
+                            else INSTANCE.host.is_(None))
     values = dict(values, updated_at=models.utcnow())
     result = session.execute(query.values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -58,9 +61,19 @@ def _task_state_is(expected):
     return INSTANCE.task_state == expected
 
 
-def soft_delete(session, uuid):
+def soft_delete(session, uuid, only_if_deleting_on=_UNSET):
+    """Mark the instance deleted. Returns False if it was not (or not any more).
+
+    With ``only_if_deleting_on=host`` it happens only while the instance is
+    being deleted and lives on that host (or none): a compute's report about
+    some other guest of the same uuid cannot delete the record.
+    """
     row = session.scalars(sa.select(INSTANCE).filter_by(uuid=uuid, deleted=0)).first()
     if row is None:
+        return False
+    if only_if_deleting_on is not _UNSET and (
+            row.task_state != states.DELETING
+            or row.host not in (None, only_if_deleting_on)):
         return False
     now = models.utcnow()
     row.vm_state = states.DELETED

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 models. Alembic revisions in migrations/ must agree with
+"""SQLAlchemy 2 models. Alembic revisions in vmctl/db/migrations/ must agree with
 these (tests/functional/test_migrations.py compares them on every backend).
 """
 
@@ -7,8 +7,6 @@ import datetime
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
-from sqlalchemy import DateTime
-from sqlalchemy import Float
 from sqlalchemy import ForeignKey
 from sqlalchemy import Index
 from sqlalchemy import Integer
@@ -20,6 +18,9 @@ from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import relationship
 
+from vmctl.db.types import Ratio
+from vmctl.db.types import Timestamp
+
 
 def utcnow():
     return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
@@ -30,12 +31,9 @@ class Base(DeclarativeBase):
 
 
 class TimestampMixin:
-    created_at: Mapped[datetime.datetime] = mapped_column(
-        DateTime, default=utcnow, nullable=False
-    )
-    updated_at: Mapped[datetime.datetime | None] = mapped_column(
-        DateTime, onupdate=utcnow
-    )
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utcnow,
+                                                          nullable=False)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp, onupdate=utcnow)
 
 
 class Service(TimestampMixin, Base):
@@ -51,7 +49,7 @@ class Service(TimestampMixin, Base):
     disabled_reason: Mapped[str | None] = mapped_column(String(255))
     forced_down: Mapped[bool] = mapped_column(Boolean, default=False)
     report_count: Mapped[int] = mapped_column(Integer, default=0)
-    last_seen_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    last_seen_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     version: Mapped[str] = mapped_column(String(32), default="")
 
 
@@ -75,9 +73,9 @@ class ComputeNode(TimestampMixin, Base):
     memory_mb_used: Mapped[int] = mapped_column(Integer, default=0)
     local_gb_used: Mapped[int] = mapped_column(Integer, default=0)
     running_vms: Mapped[int] = mapped_column(Integer, default=0)
-    cpu_allocation_ratio: Mapped[float] = mapped_column(Float, default=4.0)
-    ram_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
-    disk_allocation_ratio: Mapped[float] = mapped_column(Float, default=1.0)
+    cpu_allocation_ratio: Mapped[float] = mapped_column(Ratio, default=4.0)
+    ram_allocation_ratio: Mapped[float] = mapped_column(Ratio, default=1.0)
+    disk_allocation_ratio: Mapped[float] = mapped_column(Ratio, default=1.0)
     # Bumped by every claim and release: claims are compare-and-swap on it.
     generation: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -93,7 +91,7 @@ class Flavor(TimestampMixin, Base):
     root_gb: Mapped[int] = mapped_column(Integer, default=0)
     ephemeral_gb: Mapped[int] = mapped_column(Integer, default=0)
     swap: Mapped[int] = mapped_column(Integer, default=0)
-    rxtx_factor: Mapped[float] = mapped_column(Float, default=1.0)
+    rxtx_factor: Mapped[float] = mapped_column(Ratio, default=1.0)
     is_public: Mapped[bool] = mapped_column(Boolean, default=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     description: Mapped[str | None] = mapped_column(Text)
@@ -136,9 +134,9 @@ class Instance(TimestampMixin, Base):
     flavor: Mapped[dict] = mapped_column(JSON)
     image_ref: Mapped[str] = mapped_column(String(255))
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
-    launched_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
-    terminated_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
-    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    launched_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
+    terminated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     # 0 while the instance exists; its id once soft-deleted.
     deleted: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -152,7 +150,7 @@ class InstanceFault(Base):
     message: Mapped[str] = mapped_column(String(255))
     details: Mapped[str | None] = mapped_column(Text)
     host: Mapped[str | None] = mapped_column(String(255))
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utcnow)
 
 
 class InstanceAction(TimestampMixin, Base):
@@ -165,8 +163,8 @@ class InstanceAction(TimestampMixin, Base):
     request_id: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[str] = mapped_column(String(255))
     project_id: Mapped[str] = mapped_column(String(255))
-    start_time: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
-    finish_time: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    start_time: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utcnow)
+    finish_time: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     message: Mapped[str | None] = mapped_column(String(255))
     events: Mapped[list["InstanceActionEvent"]] = relationship(
         back_populates="action", cascade="all, delete-orphan",
@@ -180,8 +178,8 @@ class InstanceActionEvent(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("instance_actions.id", ondelete="CASCADE"), index=True)
     event: Mapped[str] = mapped_column(String(255))
-    start_time: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
-    finish_time: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    start_time: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utcnow)
+    finish_time: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     result: Mapped[str | None] = mapped_column(String(255))
     host: Mapped[str | None] = mapped_column(String(255))
     details: Mapped[str | None] = mapped_column(Text)
@@ -211,7 +209,7 @@ class Migration(TimestampMixin, Base):
     disk_remaining: Mapped[int | None] = mapped_column(BigInteger)
     user_id: Mapped[str | None] = mapped_column(String(255))
     project_id: Mapped[str | None] = mapped_column(String(255))
-    completed_at: Mapped[datetime.datetime | None] = mapped_column(DateTime)
+    completed_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
 
 
 class ResourceClaim(Base):
@@ -231,4 +229,4 @@ class ResourceClaim(Base):
     vcpus: Mapped[int] = mapped_column(Integer)
     memory_mb: Mapped[int] = mapped_column(Integer)
     disk_gb: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    created_at: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utcnow)

@@ -123,34 +123,42 @@ class BuildTask:
                 session, uuid, {"vm_state": states.ACTIVE, "task_state": None,
                                 "power_state": power_state,
                                 "launched_at": models.utcnow()},
-                expected_task_state=states.SPAWNING)
+                expected_task_state=states.SPAWNING, expected_host=host)
             if swapped:
                 db_actions.event_finish(session, uuid, ctx.request_id, SPAWN_EVENT,
                                         "Success", host=host, start_time=start)
                 db_actions.finish_action(session, uuid, ctx.request_id)
                 return
-        # Deleted during the spawn: make sure the guest does not outlive it.
-        LOG.info("Instance %s was deleted while it was built on %s", uuid, host)
+        # Deleted during the spawn, or a stale build of an instance since
+        # rescheduled elsewhere: the guest must not outlive its record.
+        LOG.info("Instance %s is no longer being built on %s; removing the guest", uuid, host)
         self.compute.terminate_instance(ctx, host, _ref(uuid, host))
 
     def _build_failed(self, ctx, uuid, host, reason, attempt_hosts, start):
-        db_claims.release(self.db, uuid)
         retry = len(attempt_hosts) < self.conf.scheduler.max_attempts
+        if retry:
+            values = {"host": None, "node": None, "task_state": states.SCHEDULING}
+        else:
+            values = {"host": None, "node": None, "task_state": None,
+                      "vm_state": states.ERROR}
         with self.db.transaction() as session:
             db_actions.event_finish(session, uuid, ctx.request_id, SPAWN_EVENT, "Error",
                                     host=host, details=reason, start_time=start)
-            if retry and db_instances.compare_and_swap(
-                    session, uuid, {"host": None, "node": None,
-                                    "task_state": states.SCHEDULING},
-                    expected_task_state=states.SPAWNING):
-                LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
-            else:
-                retry = False
+            moved = db_instances.compare_and_swap(session, uuid, values,
+                                                  expected_task_state=states.SPAWNING,
+                                                  expected_host=host)
+            if moved and not retry:
                 message = ("Build of instance %s failed on %s: %s. Exceeded maximum "
                            "number of retries (%d)." % (uuid, host, reason,
                                                         self.conf.scheduler.max_attempts))
-                self._fail(ctx, session, uuid, states.SPAWNING, None, message, host)
+                db_instances.add_fault(session, uuid, 500, message, host=host)
+                db_actions.finish_action(session, uuid, ctx.request_id)
+        if not moved:
+            # Deleted meanwhile (the delete frees the claims) or a stale report.
+            return
+        db_claims.release(self.db, uuid)
         if retry:
+            LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
             self.schedule_and_build(ctx, [uuid], attempt_hosts)
 
 

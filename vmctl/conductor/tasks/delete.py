@@ -8,6 +8,7 @@ destroys any leftover guest when it comes back: see the agent's recovery).
 import logging
 
 from vmctl import exception
+from vmctl import states
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
@@ -46,14 +47,22 @@ class DeleteTask:
     def finish(self, ctx, uuid, host, ok, reason, started_at):
         if ok:
             with self.db.transaction() as session:
-                db_instances.soft_delete(session, uuid)
-                db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Success",
-                                        host=host, start_time=_parse(started_at))
-                db_actions.finish_action(session, uuid, ctx.request_id)
-            db_claims.release(self.db, uuid)
+                deleted = db_instances.soft_delete(session, uuid, only_if_deleting_on=host)
+                if deleted:
+                    db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Success",
+                                            host=host, start_time=_parse(started_at))
+                    db_actions.finish_action(session, uuid, ctx.request_id)
+            if deleted:
+                db_claims.release(self.db, uuid)
+            else:
+                LOG.debug("Guest of %s removed from %s (not a delete)", uuid, host)
             return
         with self.db.transaction() as session:
-            db_instances.compare_and_swap(session, uuid, {"vm_state": "error", "task_state": None})
+            if not db_instances.compare_and_swap(session, uuid,
+                                                 {"vm_state": "error", "task_state": None},
+                                                 expected_task_state=states.DELETING,
+                                                 expected_host=host):
+                return
             db_instances.add_fault(session, uuid, 500, "Delete failed on %s: %s" % (host, reason),
                                    host=host)
             db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Error", host=host,

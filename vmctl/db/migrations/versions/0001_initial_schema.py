@@ -9,6 +9,9 @@ Create Date: 2025-01-01
 from alembic import op
 import sqlalchemy as sa
 
+from vmctl.db.types import Ratio
+from vmctl.db.types import Timestamp
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -21,8 +24,8 @@ TABLE_OPTS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
 
 def _timestamps():
     return [
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(), nullable=True),
+        sa.Column("created_at", Timestamp, nullable=False),
+        sa.Column("updated_at", Timestamp, nullable=True),
     ]
 
 
@@ -39,7 +42,7 @@ def upgrade():
         sa.Column("disabled_reason", sa.String(255), nullable=True),
         sa.Column("forced_down", sa.Boolean(), nullable=False),
         sa.Column("report_count", sa.Integer(), nullable=False),
-        sa.Column("last_seen_at", sa.DateTime(), nullable=True),
+        sa.Column("last_seen_at", Timestamp, nullable=True),
         sa.Column("version", sa.String(32), nullable=False),
         sa.UniqueConstraint("host", "binary", name="uniq_services_host_binary"),
         **TABLE_OPTS,
@@ -65,9 +68,9 @@ def upgrade():
         sa.Column("memory_mb_used", sa.Integer(), nullable=False),
         sa.Column("local_gb_used", sa.Integer(), nullable=False),
         sa.Column("running_vms", sa.Integer(), nullable=False),
-        sa.Column("cpu_allocation_ratio", sa.Float(), nullable=False),
-        sa.Column("ram_allocation_ratio", sa.Float(), nullable=False),
-        sa.Column("disk_allocation_ratio", sa.Float(), nullable=False),
+        sa.Column("cpu_allocation_ratio", Ratio, nullable=False),
+        sa.Column("ram_allocation_ratio", Ratio, nullable=False),
+        sa.Column("disk_allocation_ratio", Ratio, nullable=False),
         sa.Column("generation", sa.Integer(), nullable=False),
         sa.UniqueConstraint("host", "hypervisor_hostname",
                             name="uniq_compute_nodes_host_node"),
@@ -85,7 +88,7 @@ def upgrade():
         sa.Column("root_gb", sa.Integer(), nullable=False),
         sa.Column("ephemeral_gb", sa.Integer(), nullable=False),
         sa.Column("swap", sa.Integer(), nullable=False),
-        sa.Column("rxtx_factor", sa.Float(), nullable=False),
+        sa.Column("rxtx_factor", Ratio, nullable=False),
         sa.Column("is_public", sa.Boolean(), nullable=False),
         sa.Column("disabled", sa.Boolean(), nullable=False),
         sa.Column("description", sa.Text(), nullable=True),
@@ -124,9 +127,9 @@ def upgrade():
         sa.Column("flavor", sa.JSON(), nullable=False),
         sa.Column("image_ref", sa.String(255), nullable=False),
         sa.Column("metadata", sa.JSON(), nullable=False),
-        sa.Column("launched_at", sa.DateTime(), nullable=True),
-        sa.Column("terminated_at", sa.DateTime(), nullable=True),
-        sa.Column("deleted_at", sa.DateTime(), nullable=True),
+        sa.Column("launched_at", Timestamp, nullable=True),
+        sa.Column("terminated_at", Timestamp, nullable=True),
+        sa.Column("deleted_at", Timestamp, nullable=True),
         sa.Column("deleted", sa.Integer(), nullable=False),
         **TABLE_OPTS,
     )
@@ -142,7 +145,7 @@ def upgrade():
         sa.Column("message", sa.String(255), nullable=False),
         sa.Column("details", sa.Text(), nullable=True),
         sa.Column("host", sa.String(255), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", Timestamp, nullable=False),
         **TABLE_OPTS,
     )
     op.create_index("ix_instance_faults_instance_uuid", "instance_faults",
@@ -157,8 +160,8 @@ def upgrade():
         sa.Column("request_id", sa.String(255), nullable=False),
         sa.Column("user_id", sa.String(255), nullable=False),
         sa.Column("project_id", sa.String(255), nullable=False),
-        sa.Column("start_time", sa.DateTime(), nullable=False),
-        sa.Column("finish_time", sa.DateTime(), nullable=True),
+        sa.Column("start_time", Timestamp, nullable=False),
+        sa.Column("finish_time", Timestamp, nullable=True),
         sa.Column("message", sa.String(255), nullable=True),
         **TABLE_OPTS,
     )
@@ -173,8 +176,8 @@ def upgrade():
                   sa.ForeignKey("instance_actions.id", ondelete="CASCADE"),
                   nullable=False),
         sa.Column("event", sa.String(255), nullable=False),
-        sa.Column("start_time", sa.DateTime(), nullable=False),
-        sa.Column("finish_time", sa.DateTime(), nullable=True),
+        sa.Column("start_time", Timestamp, nullable=False),
+        sa.Column("finish_time", Timestamp, nullable=True),
         sa.Column("result", sa.String(255), nullable=True),
         sa.Column("host", sa.String(255), nullable=True),
         sa.Column("details", sa.Text(), nullable=True),
@@ -205,7 +208,7 @@ def upgrade():
         sa.Column("disk_remaining", sa.BigInteger(), nullable=True),
         sa.Column("user_id", sa.String(255), nullable=True),
         sa.Column("project_id", sa.String(255), nullable=True),
-        sa.Column("completed_at", sa.DateTime(), nullable=True),
+        sa.Column("completed_at", Timestamp, nullable=True),
         **TABLE_OPTS,
     )
     op.create_index("migrations_instance_status_idx", "migrations",
@@ -221,7 +224,7 @@ def upgrade():
         sa.Column("vcpus", sa.Integer(), nullable=False),
         sa.Column("memory_mb", sa.Integer(), nullable=False),
         sa.Column("disk_gb", sa.Integer(), nullable=False),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("created_at", Timestamp, nullable=False),
         sa.UniqueConstraint("consumer_uuid", "compute_node_id",
                             name="uniq_claims_consumer_node"),
         **TABLE_OPTS,
