@@ -5,6 +5,7 @@ import types
 
 import oslo_messaging as messaging
 
+from vmctl import context as vmctl_context
 from vmctl import manager
 from vmctl import version
 from vmctl.compute import rpcapi as compute_rpcapi
@@ -31,6 +32,11 @@ class ConductorManager(manager.Manager):
         self.builds = build.BuildTask(deps)
         self.power = power.PowerTask(deps)
         self.deletes = delete.DeleteTask(deps)
+
+    def periodic_tasks(self):
+        timeout = self.conf.conductor.stalled_build_seconds
+        return [("recover_stalled_builds", max(1, timeout // 2),
+                 lambda: self.builds.recover_stalled(_service_context, timeout))]
 
     def report_state(self):
         self.service_heartbeat(None, self.conf.host, "vmctl-conductor", self.conf.conductor.topic)
@@ -74,6 +80,10 @@ class ConductorManager(manager.Manager):
     def instances_on_host(self, ctxt, host):
         with self.db.reader() as session:
             return [instance_obj.Instance.from_db(r) for r in db_instances.on_host(session, host)]
+
+
+def _service_context(request_id):
+    return vmctl_context.admin_context(request_id=request_id)
 
 
 def make_manager(conf, transport):

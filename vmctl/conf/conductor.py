@@ -11,10 +11,12 @@ OPTS = [
         help="Message bus topic the conductors listen on.",
     ),
     cfg.IntOpt(
-        "task_threads",
-        default=32,
-        min=1,
-        help="Threads running multi-step tasks (builds, moves).",
+        "stalled_build_seconds",
+        default=120,
+        min=5,
+        help="A build still waiting in task_state 'scheduling' this many "
+        "seconds after its last update (its conductor died mid-task) is "
+        "driven again by a conductor. Checked every half of this period.",
     ),
 ]
 

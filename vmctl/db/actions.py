@@ -68,6 +68,11 @@ def finish_action(session, instance_uuid, request_id):
         action.finish_time = models.utcnow()
 
 
+def latest_request_id(session, instance_uuid):
+    return session.scalars(sa.select(ACTION.request_id).filter_by(instance_uuid=instance_uuid)
+                           .order_by(ACTION.id.desc())).first()
+
+
 def list_for_instance(session, instance_uuid):
     return list(session.scalars(sa.select(ACTION).filter_by(instance_uuid=instance_uuid)
                                 .order_by(ACTION.start_time.desc(), ACTION.id.desc())))

@@ -48,6 +48,9 @@ def claim(db, node_id, consumer_uuid, instance_uuid, vcpus, memory_mb, disk_gb,
             if node is None:
                 raise exception.ClaimFailed(node=node_id, reason="node is gone")
             reason = fits(node, vcpus, memory_mb, disk_gb)
+            if session.scalars(sa.select(CLAIM.id).filter_by(
+                    consumer_uuid=consumer_uuid, compute_node_id=node_id)).first():
+                reason = "%s already holds a claim there" % consumer_uuid
             if reason:
                 raise exception.ClaimFailed(node=node.hypervisor_hostname, reason=reason)
             if not _bump(session, node, vcpus, memory_mb, disk_gb):
@@ -59,13 +62,15 @@ def claim(db, node_id, consumer_uuid, instance_uuid, vcpus, memory_mb, disk_gb,
     raise exception.ClaimFailed(node=node_id, reason="too many concurrent claims")
 
 
-def release(db, consumer_uuid, retries=8):
-    """Release every claim a consumer holds. Idempotent."""
+def release(db, consumer_uuid, node_id=None, retries=8):
+    """Release the claims a consumer holds (on one node, or all). Idempotent."""
+    query = sa.select(CLAIM).filter_by(consumer_uuid=consumer_uuid)
+    if node_id is not None:
+        query = query.filter_by(compute_node_id=node_id)
     for _attempt in range(retries):
         try:
             with db.transaction() as session:
-                claims = list(session.scalars(
-                    sa.select(CLAIM).filter_by(consumer_uuid=consumer_uuid)))
+                claims = list(session.scalars(query))
                 for claim_row in claims:
                     _release_one(session, claim_row)
                 return

@@ -30,7 +30,8 @@ def get(session, uuid, project_id=None, read_deleted=False):
 
 
 def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
-                     expected_vm_states=None, expected_host=_UNSET):
+                     expected_vm_states=None, expected_host=_UNSET,
+                     expected_updated_at=_UNSET):
     """Apply ``values`` only if the instance is still in the expected state.
 
     Returns True when the row changed; False means another actor moved the
@@ -44,6 +45,9 @@ def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
     if expected_host is not _UNSET:
         query = query.where(INSTANCE.host == expected_host if expected_host
                             else INSTANCE.host.is_(None))
+    if expected_updated_at is not _UNSET:
+        query = query.where(INSTANCE.updated_at == expected_updated_at if expected_updated_at
+                            else INSTANCE.updated_at.is_(None))
     values = dict(values, updated_at=models.utcnow())
     result = session.execute(query.values(**values).execution_options(synchronize_session=False))
     return result.rowcount == 1
@@ -114,6 +118,13 @@ def list_filtered(session, project_id=None, name=None, vm_states=None,
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def stalled(session, task_state, cutoff):
+    """Instances in ``task_state`` not updated since ``cutoff``."""
+    last = sa.func.coalesce(INSTANCE.updated_at, INSTANCE.created_at)
+    return list(session.scalars(sa.select(INSTANCE).filter_by(task_state=task_state, deleted=0)
+                                .where(last < cutoff)))
 
 
 def on_host(session, host):

@@ -54,9 +54,12 @@ class BuildTask:
         try:
             results = self.scheduler.select_destinations(ctx, spec_for(rows[0]),
                                                          consumers, attempt_hosts)
-        except messaging.MessagingException as exc:
-            LOG.error("Scheduler did not answer for %s: %s", instance_uuids, exc)
+        except messaging.MessagingTimeout:
+            LOG.error("Scheduler did not answer for %s", instance_uuids)
             results = [{"host": None, "reason": "The scheduler did not answer in time."}] * len(rows)
+        except messaging.MessagingException as exc:
+            LOG.error("Scheduler failed for %s: %s", instance_uuids, exc)
+            results = [{"host": None, "reason": "The scheduler failed: %s" % type(exc).__name__}] * len(rows)
         casts, orphans = [], []
         with self.db.transaction() as session:
             for row, result in zip(rows, results):
@@ -64,11 +67,12 @@ class BuildTask:
                 if cast:
                     casts.append(cast)
                 elif result.get("host"):
-                    orphans.append(row.uuid)
-        for uuid in orphans:
-            # Deleted while we scheduled: give the claim back.
+                    orphans.append((row.uuid, result["node_id"]))
+        for uuid, node_id in orphans:
+            # Deleted (or placed by another conductor) meanwhile: give back
+            # the claim this placement made, and only that one.
             LOG.info("Instance %s went away while it was scheduled", uuid)
-            db_claims.release(self.db, uuid)
+            db_claims.release(self.db, uuid, node_id=node_id)
         for host, inst, node, tried in casts:
             self.compute.build_and_run_instance(ctx, host, inst, node, tried)
 
@@ -160,6 +164,26 @@ class BuildTask:
         if retry:
             LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
             self.schedule_and_build(ctx, [uuid], attempt_hosts)
+
+
+    def recover_stalled(self, ctx_factory, older_than):
+        """Re-drive builds left in scheduling (a conductor died mid-task).
+
+        A conductor takes one over by moving its updated_at (compare-and-
+        swap), so two conductors never re-drive the same build.
+        """
+        cutoff = models.utcnow() - datetime.timedelta(seconds=older_than)
+        with self.db.reader() as session:
+            stalled = db_instances.stalled(session, states.SCHEDULING, cutoff)
+        for row in stalled:
+            with self.db.transaction() as session:
+                if not db_instances.compare_and_swap(
+                        session, row.uuid, {}, expected_task_state=states.SCHEDULING,
+                        expected_updated_at=row.updated_at):
+                    continue
+                request_id = db_actions.latest_request_id(session, row.uuid)
+            LOG.warning("Build of %s stalled in scheduling; driving it again", row.uuid)
+            self.schedule_and_build(ctx_factory(request_id), [row.uuid], [])
 
 
 def _ref(uuid, host):
