@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # The test command (see README): lint, then unit and functional tests.
-# Extra arguments go to pytest. Uses .venv, or the venv named by VMCTL_VENV.
+# Extra arguments go to pytest. Builds .venv on first use (tools/setup-test-env.sh),
+# or uses the venv named by VMCTL_VENV.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 venv=${VMCTL_VENV:-.venv}
-if [ ! -x "$venv/bin/python" ]; then
-    echo "no virtualenv at $venv: run .ci/run, or set VMCTL_VENV" >&2
-    exit 1
+if [ -z "${VMCTL_VENV:-}" ] && { [ ! -f .venv/.vmctl-installed ] || [ setup.cfg -nt .venv/.vmctl-installed ]; }; then
+    tools/setup-test-env.sh
 fi
 export VIRTUAL_ENV
 VIRTUAL_ENV=$(cd "$venv" && pwd)

@@ -29,7 +29,7 @@ class RootController:
     def __init__(self, deps):
         self.deps = deps
 
-    @pecan.expose()
+    @pecan.expose(content_type="application/json")
     def _route(self, args, request):
         found, params = routes.match(request.method, request.path_info)
         if found is None:
@@ -41,7 +41,7 @@ class RootController:
         request.context["vmctl.route"] = (found, params)
         return self.dispatch, []
 
-    @pecan.expose()
+    @pecan.expose(content_type="application/json")
     def dispatch(self, *_args, **_kwargs):
         req = pecan.request
         found, params = req.context["vmctl.route"]

@@ -77,7 +77,7 @@ class ApiRequest:
         return self.req.GET.get(name, default)
 
     # --- links -------------------------------------------------------------
-    @property
+    @functools.cached_property
     def base_url(self):
         return self.req.application_url.rstrip("/")
 

@@ -15,6 +15,7 @@ from cheroot import wsgi as cheroot_wsgi
 
 from vmctl import rpc
 from vmctl import service
+from vmctl import version
 from vmctl.api import app as api_app
 from vmctl.api import auth
 from vmctl.cmd import common
@@ -29,15 +30,12 @@ TOPIC = "api"
 
 
 def register(conf, db):
-    with db.transaction() as session:
-        db_services.register(session, conf.host, BINARY, TOPIC)
+    db_services.heartbeat_or_register(db, conf.host, BINARY, TOPIC, version.VERSION)
 
 
 def heartbeat_task(conf, db):
-    def beat():
-        with db.transaction() as session:
-            db_services.heartbeat(session, conf.host, BINARY)
-    return service.PeriodicTask("heartbeat", conf.report_interval, beat,
+    return service.PeriodicTask("heartbeat", conf.report_interval,
+                                lambda: register(conf, db),
                                 initial_delay=conf.report_interval)
 
 

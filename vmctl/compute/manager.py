@@ -76,21 +76,11 @@ class ComputeManager(manager.Manager):
     def init_host(self):
         self.driver.init_host(self.host)
         ctx = vmctl_context.admin_context()
-        known = self._wait_for_conductor(ctx)
+        known = _until_answered("the instances of this host", lambda: (
+            self.conductor.instances_on_host(ctx, self.host, timeout=10)))
         self.report_state()
-        self.tracker.report(ctx)
+        _until_answered("the first inventory report", lambda: self.tracker.report(ctx))
         self._recover(ctx, known)
-
-    def _wait_for_conductor(self, ctx, max_delay=30):
-        """The instances the database puts on this host, once a conductor answers."""
-        delay = 1
-        while True:
-            try:
-                return self.conductor.instances_on_host(ctx, self.host, timeout=10)
-            except messaging.MessagingTimeout:
-                LOG.warning("No conductor answered; retrying in %ss", delay)
-                time.sleep(delay)
-                delay = min(delay * 2, max_delay)
 
     def report_state(self):
         self.conductor.service_heartbeat(vmctl_context.admin_context(), self.host,
@@ -173,6 +163,19 @@ class ComputeManager(manager.Manager):
         with self._locks_guard:
             self._locks.pop(instance.uuid, None)
         self.conductor.terminate_result(ctxt, instance.uuid, self.host, ok, reason, started)
+
+
+def _until_answered(what, call, max_delay=30):
+    """Start-up calls to the conductor, retried with backoff until answered."""
+    delay = 1
+    while True:
+        try:
+            return call()
+        except (messaging.MessagingTimeout, messaging.RemoteError) as exc:
+            LOG.warning("Conductor did not answer for %s (%s); retrying in %ss",
+                        what, type(exc).__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay)
 
 
 def make_manager(conf, transport):

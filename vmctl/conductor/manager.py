@@ -53,15 +53,12 @@ class ConductorManager(manager.Manager):
 
     # --- from compute agents ---------------------------------------------------
     def service_heartbeat(self, ctxt, host, binary, topic):
-        with self.db.transaction() as session:
-            if not db_services.heartbeat(session, host, binary):
-                db_services.register(session, host, binary, topic, version.VERSION)
+        db_services.heartbeat_or_register(self.db, host, binary, topic, version.VERSION)
 
     def update_inventory(self, ctxt, host, node, inventory):
+        db_services.heartbeat_or_register(self.db, host, "vmctl-compute",
+                                          self.conf.compute.topic, version.VERSION)
         with self.db.transaction() as session:
-            if not db_services.list_all(session, binary="vmctl-compute", host=host):
-                db_services.register(session, host, "vmctl-compute",
-                                     self.conf.compute.topic, version.VERSION)
             db_nodes.update_inventory(session, host, node, inventory)
 
     def build_result(self, ctxt, instance_uuid, host, node, ok, power_state, reason,

@@ -16,7 +16,14 @@ def register(session, host, binary, topic, version=""):
         row = models.Service(uuid=str(uuidlib.uuid4()), host=host, binary=binary,
                              topic=topic, version=version, report_count=0,
                              disabled=False, forced_down=False)
-        session.add(row)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except sa.exc.IntegrityError:
+            # Registered concurrently (a compute's first heartbeat and first
+            # inventory report are handled by two conductor threads).
+            row = session.scalars(sa.select(models.Service)
+                                  .filter_by(host=host, binary=binary)).one()
     row.version = version
     row.last_seen_at = models.utcnow()
     session.flush()
@@ -30,6 +37,23 @@ def heartbeat(session, host, binary):
         .values(last_seen_at=models.utcnow(),
                 report_count=models.Service.report_count + 1))
     return result.rowcount == 1
+
+
+def heartbeat_or_register(db, host, binary, topic, version=""):
+    """Heartbeat, registering the service first if it is new.
+
+    Safe when two reports of one new service race (a compute's heartbeat
+    and its first inventory report): the loser of the insert heartbeats.
+    """
+    with db.transaction() as session:
+        if heartbeat(session, host, binary):
+            return
+    try:
+        with db.transaction() as session:
+            register(session, host, binary, topic, version)
+    except sa.exc.IntegrityError:
+        with db.transaction() as session:
+            heartbeat(session, host, binary)
 
 
 def is_up(service, down_time, now=None):

@@ -35,10 +35,8 @@ class SchedulerManager(manager.Manager):
         self.report_state()
 
     def report_state(self):
-        with self.db.transaction() as session:
-            if not db_services.heartbeat(session, self.conf.host, "vmctl-scheduler"):
-                db_services.register(session, self.conf.host, "vmctl-scheduler",
-                                     self.conf.scheduler.topic, version.VERSION)
+        db_services.heartbeat_or_register(self.db, self.conf.host, "vmctl-scheduler",
+                                          self.conf.scheduler.topic, version.VERSION)
 
     def select_destinations(self, ctxt, spec, consumers, exclude_hosts):
         results = []

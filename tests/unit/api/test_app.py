@@ -42,8 +42,10 @@ def env(tmp_path):
     conductor = RecordingConductor()
     app = api_app.setup_app(conf, db, conductor)
 
-    def call(method, path, body=None, token="bob:p1", version=None):
+    def call(method, path, body=None, token="bob:p1", version=None, accept=None):
         req = webob.Request.blank(path, method=method)
+        if accept:
+            req.headers["Accept"] = accept
         if token:
             req.headers["X-Auth-Token"] = token
         if version:
@@ -72,6 +74,14 @@ def test_request_id_and_version_headers(env):
     assert resp.headers["x-compute-request-id"] == resp.headers["x-openstack-request-id"]
     assert resp.headers["OpenStack-API-Version"] == "compute 2.47"
     assert "OpenStack-API-Version" in resp.headers["Vary"]
+
+
+@pytest.mark.parametrize("accept", ["application/json", "*/*", "application/json, */*"])
+def test_json_accept_headers_are_served(env, accept):
+    call, _, _ = env
+    resp, body = call("GET", "/v2.1/servers", accept=accept)
+    assert resp.status_int == 200, body
+    assert resp.content_type == "application/json"
 
 
 def test_406_is_nova_shaped(env):

@@ -42,6 +42,14 @@ class DetailView:
         self._host_ids = {}
         self.embedded_flavor = self.version.matches(mv.SERVER_EMBEDDED_FLAVOR)
         self.extended_v23 = self.version.matches(mv.EXTENDED_SERVER_ATTRS)
+        # Fields later microversions add, with their constant values.
+        self.versioned_fields = {
+            field: value for field, value, since in (
+                ("locked", False, mv.SERVER_LOCKED),
+                ("description", None, mv.SERVER_DESCRIPTION),
+                ("tags", [], mv.SERVER_TAGS),
+                ("locked_reason", None, mv.SERVER_LOCKED_REASON))
+            if self.version.matches(since)}
 
     def __call__(self, row, fault=None):
         api = self.api
@@ -79,19 +87,9 @@ class DetailView:
             server.update(self._extended(row))
         if fault is not None and status in ("ERROR", "DELETED"):
             server["fault"] = self._fault(fault)
-        self._versioned(server)
+        for field, value in self.versioned_fields.items():
+            server[field] = list(value) if isinstance(value, list) else value
         return server
-
-    def _versioned(self, server):
-        version = self.version
-        if version.matches(mv.SERVER_LOCKED):
-            server["locked"] = False
-        if version.matches(mv.SERVER_DESCRIPTION):
-            server["description"] = None
-        if version.matches(mv.SERVER_TAGS):
-            server["tags"] = []
-        if version.matches(mv.SERVER_LOCKED_REASON):
-            server["locked_reason"] = None
 
     def _host_id(self, project_id, host):
         key = (project_id, host)

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Prepare a machine for the test suite, idempotently: make sure the system
+# services the tests use answer (RabbitMQ, MariaDB, PostgreSQL), build .venv
+# and install vmctl with its test extras into it. Called by run_tests.sh
+# (when .venv is missing or setup.cfg changed) and by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...
+    local what=$1 seconds=$2
+    shift 2
+    for _ in $(seq "$seconds"); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 1
+    done
+    log "$what did not come up within ${seconds}s"
+    return 1
+}
+
+port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
+rabbitmq_up() { port_open 127.0.0.1 5672; }
+mariadb_up() { mysqladmin --user=root ping; }
+postgresql_up() { pg_isready --quiet --host=127.0.0.1 --port=5432; }
+
+ensure_packages() {  # ensure_packages COMMAND PACKAGE...
+    local cmd=$1
+    shift
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    log "installing $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
+}
+
+ensure_rabbitmq() {
+    ensure_packages rabbitmq-server rabbitmq-server
+    rabbitmq_up && return 0
+    log "starting RabbitMQ"
+    rabbitmq-server -detached
+    wait_for RabbitMQ 90 rabbitmq_up
+}
+
+ensure_mariadb() {
+    ensure_packages mariadbd mariadb-server
+    mariadb_up >/dev/null 2>&1 && return 0
+    log "starting MariaDB"
+    install -d -o mysql -g mysql /run/mysqld
+    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+    wait_for MariaDB 60 mariadb_up
+}
+
+ensure_postgresql() {
+    ensure_packages pg_ctlcluster postgresql
+    postgresql_up && return 0
+    log "starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    wait_for PostgreSQL 60 postgresql_up
+}
+
+ensure_rabbitmq
+ensure_mariadb
+ensure_postgresql
+
+if [ ! -x .venv/bin/python ]; then
+    log "creating .venv"
+    python3.11 -m venv .venv
+fi
+log "installing vmctl into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+touch .venv/.vmctl-installed
