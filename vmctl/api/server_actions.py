@@ -1,5 +1,5 @@
 """POST /servers/{server_id}/action: start, stop, reboot, pause, unpause,
-suspend, resume.
+suspend, resume; and os-getConsoleOutput, which reads without moving state.
 
 Each body key names a row of ``states.ACTIONS``; the request moves the
 instance with one compare-and-swap (task_state None -> the action's task,
@@ -37,6 +37,8 @@ def action(api, server_id):
     key, value = _parse(api)
     api.authorize(policies.RULE_FOR_KEY[key])
     validation.validate(schema.body(key), {key: value})
+    if key in _READERS:
+        return _READERS[key](api, server_id, value)
     name = _action_name(key, value)
     row_action = states.ACTIONS[name]
     with api.db.transaction() as session:
@@ -50,6 +52,26 @@ def action(api, server_id):
         db_actions.start(session, api.ctx, row.uuid, name)
     api.conductor.instance_action(api.ctx, row.uuid, name)
     return Reply(202)
+
+
+def console_output(api, server_id, value):
+    """The tail of the guest's serial console (``length`` lines, -1 = all)."""
+    length = (value or {}).get("length")
+    length = None if length is None or int(length) < 0 else int(length)
+    with api.db.reader() as session:
+        row = db_instances.get(session, server_id, project_id=api.project_scope())
+    if not row.host or row.task_state in (states.SCHEDULING, states.SPAWNING):
+        raise errors.Conflict("Instance %s has no console yet: it is still being built."
+                              % row.uuid)
+    result = api.conductor.get_console_output(api.ctx, row.uuid, length)
+    if result.get("error"):
+        raise errors.NotFound("Console output of instance %s is not available: %s"
+                              % (row.uuid, result["error"]))
+    return {"output": result["output"]}
+
+
+# body key -> handler of the actions that only read
+_READERS = {"os-getConsoleOutput": console_output}
 
 
 def _parse(api):

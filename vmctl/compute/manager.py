@@ -151,6 +151,12 @@ class ComputeManager(manager.Manager):
         self.conductor.action_result(ctxt, instance.uuid, self.host, action, ok,
                                      power_state, reason, started)
 
+    def get_console_output(self, ctxt, instance, length):
+        try:
+            return {"output": self.driver.get_console_output(instance, length)}
+        except virt_driver.VirtError as exc:
+            return {"error": str(exc)}
+
     def terminate_instance(self, ctxt, instance):
         started = _now()
         with self._workers, self._lock_for(instance.uuid):

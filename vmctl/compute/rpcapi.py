@@ -2,11 +2,12 @@
 
 API version history:
     1.0 - initial: build_and_run_instance, run_action, terminate_instance
+    1.1 - get_console_output
 """
 
 from vmctl import rpc
 
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 class ComputeAPI:
@@ -21,6 +22,10 @@ class ComputeAPI:
     def run_action(self, ctx, host, instance, action):
         self.client.prepare(server=host).cast(ctx, "run_action",
                                               instance=instance, action=action)
+
+    def get_console_output(self, ctx, host, instance, length, timeout=30):
+        return self.client.prepare(server=host, version="1.1", timeout=timeout).call(
+            ctx, "get_console_output", instance=instance, length=length)
 
     def terminate_instance(self, ctx, host, instance):
         self.client.prepare(server=host).cast(ctx, "terminate_instance",

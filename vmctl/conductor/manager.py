@@ -6,6 +6,7 @@ import types
 import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
+from vmctl import exception
 from vmctl import manager
 from vmctl import version
 from vmctl.compute import rpcapi as compute_rpcapi
@@ -50,6 +51,17 @@ class ConductorManager(manager.Manager):
 
     def delete_instance(self, ctxt, instance_uuid):
         self.deletes.start(ctxt, instance_uuid)
+
+    def get_console_output(self, ctxt, instance_uuid, length):
+        with self.db.reader() as session:
+            try:
+                inst = instance_obj.Instance.from_db(db_instances.get(session, instance_uuid))
+            except exception.InstanceNotFound:
+                return {"error": "the instance is gone"}
+        try:
+            return self.compute.get_console_output(ctxt, inst.host, inst, length)
+        except messaging.MessagingTimeout:
+            return {"error": "compute host %s did not answer" % inst.host}
 
     # --- from compute agents ---------------------------------------------------
     def service_heartbeat(self, ctxt, host, binary, topic):

@@ -7,11 +7,12 @@ API version history:
     1.0 - initial: build_instances, instance_action, delete_instance,
           service_heartbeat, update_inventory, build_result, action_result,
           terminate_result, instances_on_host
+    1.1 - get_console_output
 """
 
 from vmctl import rpc
 
-VERSION = "1.0"
+VERSION = "1.1"
 
 
 class ConductorAPI:
@@ -30,6 +31,11 @@ class ConductorAPI:
 
     def delete_instance(self, ctx, instance_uuid):
         self.client.prepare().cast(ctx, "delete_instance", instance_uuid=instance_uuid)
+
+    def get_console_output(self, ctx, instance_uuid, length):
+        """{"output": text} or {"error": why}."""
+        return self.client.prepare(version="1.1").call(
+            ctx, "get_console_output", instance_uuid=instance_uuid, length=length)
 
     # --- reported by compute agents ---------------------------------------
     def service_heartbeat(self, ctx, host, binary, topic):

@@ -11,9 +11,11 @@ from vmctl.conf import conductor
 from vmctl.conf import database
 from vmctl.conf import default
 from vmctl.conf import fake
+from vmctl.conf import image
+from vmctl.conf import libvirt
 from vmctl.conf import scheduler
 
-AREAS = (default, database, api, conductor, scheduler, compute, fake)
+AREAS = (default, database, api, conductor, scheduler, compute, fake, libvirt, image)
 
 
 def register_all(conf):

@@ -13,7 +13,8 @@ OPTS = [
     cfg.StrOpt(
         "compute_driver",
         default="fake",
-        choices=[("fake", "in-memory hypervisor for tests and scale")],
+        choices=[("fake", "in-memory hypervisor for tests and scale"),
+                 ("libvirt", "libvirt with QEMU/KVM (see [libvirt])")],
         help="Virt driver the agent runs instances with.",
     ),
     cfg.StrOpt(

@@ -11,6 +11,7 @@ RULE_FOR_KEY = {
     "unpause": "os_compute_api:os-pause-server:unpause",
     "suspend": "os_compute_api:os-suspend-server:suspend",
     "resume": "os_compute_api:os-suspend-server:resume",
+    "os-getConsoleOutput": "os_compute_api:os-console-output",
 }
 
 RULES = [

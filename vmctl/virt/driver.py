@@ -63,6 +63,10 @@ class ComputeDriver(abc.ABC):
     def get_power_state(self, instance):
         """The guest's power_state (NOSTATE when it does not exist)."""
 
+    def get_console_output(self, instance, length=None):
+        """The last ``length`` lines (all if None) of the guest's console."""
+        raise VirtError("this driver keeps no console log")
+
     @abc.abstractmethod
     def get_available_resource(self):
         """Inventory: vcpus, memory_mb, local_gb, hypervisor_type/version, host_ip."""
@@ -73,4 +77,7 @@ def load(conf):
     if name == "fake":
         from vmctl.virt import fake
         return fake.FakeDriver(conf)
+    if name == "libvirt":
+        from vmctl.virt.libvirt import driver as libvirt_driver
+        return libvirt_driver.LibvirtDriver(conf)
     raise ValueError("Unknown compute_driver %r" % name)

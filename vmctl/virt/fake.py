@@ -121,6 +121,18 @@ class FakeDriver(driver.ComputeDriver):
             guest = self._guests.get(instance.uuid)
             return guest["power_state"] if guest else states.NOSTATE
 
+    def get_console_output(self, instance, length=None):
+        with self._lock:
+            guest = self._guests.get(instance.uuid)
+            if guest is None:
+                raise driver.VirtError("instance %s is not on hypervisor %s"
+                                       % (instance.uuid, self._host))
+            lines = ["fake console of %s on %s" % (instance.uuid, self._host),
+                     "power state %s" % states.POWER_STATE_NAMES[guest["power_state"]]]
+        if length is not None:
+            lines = lines[-length:] if length else []
+        return "".join(line + "\n" for line in lines)
+
     def get_available_resource(self):
         fake = self.conf.fake
         return {"vcpus": fake.vcpus, "memory_mb": fake.memory_mb,

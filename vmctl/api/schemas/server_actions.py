@@ -12,6 +12,16 @@ reboot = {
     "additionalProperties": False,
 }
 
+console_output = {
+    "type": ["object", "null"],
+    "properties": {
+        # Nova takes an integer or its string form; -1 (or none) means all.
+        "length": {"type": ["integer", "string", "null"],
+                   "pattern": "^-?[0-9]+$", "minimum": -1},
+    },
+    "additionalProperties": False,
+}
+
 # action key in the body -> schema of its value
 ACTIONS = {
     "os-start": _no_args,
@@ -21,6 +31,7 @@ ACTIONS = {
     "unpause": _no_args,
     "suspend": _no_args,
     "resume": _no_args,
+    "os-getConsoleOutput": console_output,
 }
 
 
