@@ -42,6 +42,7 @@ class RootController:
         return self.dispatch, []
 
     @pecan.expose(content_type="application/json")
+    @pecan.expose(content_type="application/octet-stream")  # image downloads
     def dispatch(self, *_args, **_kwargs):
         req = pecan.request
         found, params = req.context["vmctl.route"]
@@ -71,17 +72,47 @@ def _context(req, found):
 def _render(result, version):
     if not isinstance(result, Reply):
         result = Reply(200, result)
-    resp = webob.Response(status=result.status, charset="utf-8")
-    if result.body is not None:
+    if result.body_iter is not None:
+        resp = _StreamResponse(status=result.status, charset="utf-8",
+                               content_type=result.content_type)
+        resp.app_iter = _stream(result.body_iter)
+    elif result.body is not None:
+        resp = webob.Response(status=result.status, charset="utf-8")
         resp.content_type = "application/json"
         resp.text = json.dumps(result.body)
     else:
+        resp = webob.Response(status=result.status, charset="utf-8")
         resp.content_type = None
     for key, value in result.headers.items():
         resp.headers[key] = value
     if version is not None:
         resp.headers.update(mv.response_headers(version))
     return resp
+
+
+class _StreamResponse(webob.Response):
+    """A streamed body. pecan peeks at a generator's first chunk (to turn an
+    empty 200 into a 204) and puts a copy back as ``app_iter``, which in
+    webob.Response would drop the Content-Length: here it is kept."""
+
+    @property
+    def app_iter(self):
+        return self._app_iter
+
+    @app_iter.setter
+    def app_iter(self, value):
+        self._app_iter = value
+
+
+def _stream(chunks):
+    """``chunks`` as a generator: pecan would read any other iterable whole
+    to see whether the body is empty."""
+    try:
+        yield from chunks
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def setup_app(conf, db, conductor, enforcer=None):

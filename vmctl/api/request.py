@@ -10,12 +10,18 @@ from vmctl.api import validation
 
 
 class Reply:
-    """A response other than ``200 {dict}``: another status, headers, no body."""
+    """A response other than ``200 {dict}``: another status, headers, no body,
+    or a streamed body: ``body_iter`` (a WSGI iterable of bytes, closed by the
+    server) of ``content_type``; a ``Content-Length`` goes in ``headers``.
+    """
 
-    def __init__(self, status, body=None, headers=None):
+    def __init__(self, status, body=None, headers=None, body_iter=None,
+                 content_type=None):
         self.status = status
         self.body = body
         self.headers = headers or {}
+        self.body_iter = body_iter
+        self.content_type = content_type
 
 
 class Deps:

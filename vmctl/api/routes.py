@@ -11,6 +11,7 @@ import re
 from vmctl.api import flavor_extra_specs
 from vmctl.api import flavors
 from vmctl.api import hypervisors
+from vmctl.api import images
 from vmctl.api import instance_actions
 from vmctl.api import server_actions
 from vmctl.api import servers
@@ -27,6 +28,8 @@ def route(method, template, handler, public=False, versioned=True):
 
 
 V = "/v2.1"
+IMG = "/image"
+IMG2 = IMG + "/v2"
 
 ROUTES = [
     route("GET", "/", versions.list_versions, public=True, versioned=False),
@@ -59,6 +62,19 @@ ROUTES = [
     route("GET", V + "/os-hypervisors", hypervisors.index),
     route("GET", V + "/os-hypervisors/detail", hypervisors.detail),
     route("GET", V + "/os-hypervisors/{hypervisor_id}", hypervisors.show),
+
+    # The image service (Glance v2-compatible): no compute microversions.
+    route("GET", IMG, images.versions, public=True, versioned=False),
+    route("GET", IMG + "/versions", images.list_versions, public=True, versioned=False),
+    route("GET", IMG2 + "/schemas/image", images.image_schema, versioned=False),
+    route("GET", IMG2 + "/schemas/images", images.images_schema, versioned=False),
+    route("GET", IMG2 + "/images", images.index, versioned=False),
+    route("POST", IMG2 + "/images", images.create, versioned=False),
+    route("GET", IMG2 + "/images/{image_id}", images.show, versioned=False),
+    route("PATCH", IMG2 + "/images/{image_id}", images.update, versioned=False),
+    route("DELETE", IMG2 + "/images/{image_id}", images.delete, versioned=False),
+    route("PUT", IMG2 + "/images/{image_id}/file", images.upload, versioned=False),
+    route("GET", IMG2 + "/images/{image_id}/file", images.download, versioned=False),
 ]
 
 

@@ -18,10 +18,12 @@ OPTS = [
     ),
     cfg.StrOpt(
         "service_token",
-        default="vmctl:service",
+        default="admin:service",
         secret=True,
-        help="Compute agents: token they present to the image service. "
-        "With auth_strategy=noauth it is 'user:project'.",
+        help="Compute agents: token they present to the image service (as "
+        "X-Auth-Token). It must be allowed to read every image the computes "
+        "boot, whatever its project: with auth_strategy=noauth it is "
+        "'user:project', and user 'admin' has the admin role.",
     ),
     cfg.IntOpt(
         "download_timeout",

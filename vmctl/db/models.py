@@ -230,3 +230,37 @@ class ResourceClaim(Base):
     memory_mb: Mapped[int] = mapped_column(Integer)
     disk_gb: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime.datetime] = mapped_column(Timestamp, default=utcnow)
+
+
+class Image(TimestampMixin, Base):
+    """An image of the Glance v2-compatible image service (vmctl/images).
+
+    ``status`` moves along vmctl/images/states.py; a deleted image keeps
+    its row (status ``deleted``) so its id is never reused.
+    """
+
+    __tablename__ = "images"
+    __table_args__ = (
+        Index("images_owner_status_idx", "owner", "status"),
+        Index("images_visibility_status_idx", "visibility", "status"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(30))
+    visibility: Mapped[str] = mapped_column(String(20))
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    disk_format: Mapped[str | None] = mapped_column(String(20))
+    container_format: Mapped[str | None] = mapped_column(String(20))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    virtual_size: Mapped[int | None] = mapped_column(BigInteger)
+    checksum: Mapped[str | None] = mapped_column(String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(String(128))
+    min_disk: Mapped[int] = mapped_column(Integer, default=0)
+    min_ram: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    # Extra properties (kernel_id, os_command_line, ...): string -> string.
+    properties: Mapped[dict] = mapped_column(JSON, default=dict)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)

@@ -12,13 +12,14 @@ from oslo_policy import policy
 from vmctl.policies import base
 from vmctl.policies import flavors
 from vmctl.policies import hypervisors
+from vmctl.policies import images
 from vmctl.policies import instance_actions
 from vmctl.policies import server_actions
 from vmctl.policies import servers
 from vmctl.policies import services
 
 MODULES = (base, flavors, servers, server_actions, instance_actions, services,
-           hypervisors)
+           hypervisors, images)
 
 
 def list_rules():
