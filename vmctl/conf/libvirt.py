@@ -26,6 +26,13 @@ OPTS = [
         "Empty: qemu+tcp://<host>/system.",
     ),
     cfg.StrOpt(
+        "host_ip",
+        default="",
+        help="IP address of this host reported in its inventory. Empty: "
+        "the first IPv4 address of a non-loopback interface.\n\n"
+        "Related options: migration_uri.",
+    ),
+    cfg.StrOpt(
         "instances_path",
         default="$state_path/instances",
         help="Directory holding one folder per instance (disk overlay, "
