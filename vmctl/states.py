@@ -61,6 +61,9 @@ ACTIONS = {
     "resume": Action((SUSPENDED,), RESUMING, ACTIVE, RUNNING),
 }
 
+# task_state -> the action it belongs to
+ACTION_FOR_TASK = {action.task_state: name for name, action in ACTIONS.items()}
+
 # Delete may interrupt any task except another delete.
 DELETE = Action(ANY_LIVE, DELETING, DELETED, NOSTATE)
 

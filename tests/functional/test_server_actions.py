@@ -113,19 +113,12 @@ def _wait_spawning(api, server_id, timeout=10):
         time.sleep(0.05)
 
 
-DELETED_MID_BUILD = (
-    "product bug: a server deleted while it spawns keeps its 'create' action "
-    "unfinished (no finish_time) and its compute_build_and_run_instance event "
-    "open: BuildTask._built returns without finishing them (invariant 4)")
-
-
 def _check_create_finished(cloud, server_id):
     cloud.wait_settled()
     problems = [p for p in cloud.invariant_violations() if server_id in p]
     assert problems == []
 
 
-@pytest.mark.xfail(strict=True, reason=DELETED_MID_BUILD)
 def test_delete_while_deleting_is_a_409(actions_cloud):
     api = actions_cloud.api()
     created = api.create_server("slow", availability_zone=SLOW_ZONE)
@@ -140,7 +133,6 @@ def test_delete_while_deleting_is_a_409(actions_cloud):
     _check_create_finished(actions_cloud, created["id"])
 
 
-@pytest.mark.xfail(strict=True, reason=DELETED_MID_BUILD)
 def test_actions_while_deleting_are_409(actions_cloud):
     api = actions_cloud.api()
     created = api.create_server("slow2", availability_zone=SLOW_ZONE)

@@ -68,9 +68,7 @@ def test_stopped_compute_goes_down_and_is_avoided(svc_cloud):
 
 @pytest.mark.parametrize("name", [
     "api",
-    pytest.param("conductor", marks=pytest.mark.xfail(strict=True, reason=(
-        "product bug: the build_result cast of a build in flight while the "
-        "conductor drains on SIGTERM is lost; the server stays BUILD/spawning"))),
+    "conductor",
     "scheduler",
     "compute2",
 ])

@@ -7,6 +7,7 @@ never blocked on the conductor.
 """
 
 import collections
+import contextlib
 import logging
 import threading
 import time
@@ -38,13 +39,6 @@ DRIVER_CALLS = {
 # What a driver needs to remove a guest no instance record owns any more.
 GuestRef = collections.namedtuple("GuestRef", "uuid")
 
-# Task states interrupted by a restart of the agent, and how they end.
-_INTERRUPTED = {
-    states.POWERING_OFF: "stop", states.POWERING_ON: "start",
-    states.REBOOTING: "reboot", states.REBOOTING_HARD: "reboot_hard",
-    states.PAUSING: "pause", states.UNPAUSING: "unpause",
-    states.SUSPENDING: "suspend", states.RESUMING: "resume",
-}
 
 
 def _now():
@@ -71,6 +65,7 @@ class ComputeManager(manager.Manager):
         self._locks = collections.defaultdict(threading.Lock)
         self._locks_guard = threading.Lock()
         self._workers = threading.BoundedSemaphore(conf.compute.worker_threads)
+        self._busy = collections.Counter()
 
     # --- lifecycle ---------------------------------------------------------
     def init_host(self):
@@ -95,6 +90,20 @@ class ComputeManager(manager.Manager):
         with self._locks_guard:
             return self._locks[uuid]
 
+    @contextlib.contextmanager
+    def _working_on(self, uuid):
+        """One operation on an instance at a time; counted while it waits or runs."""
+        with self._locks_guard:
+            self._busy[uuid] += 1
+        try:
+            with self._workers, self._lock_for(uuid):
+                yield
+        finally:
+            with self._locks_guard:
+                self._busy[uuid] -= 1
+                if not self._busy[uuid]:
+                    del self._busy[uuid]
+
     def _recover(self, ctx, known):
         """Finish or undo what a previous run of this agent left half-done."""
         guests = self.driver.list_instances()
@@ -116,15 +125,15 @@ class ComputeManager(manager.Manager):
         elif task == states.SPAWNING:
             self.conductor.build_result(ctx, inst.uuid, self.host, self.driver.nodename,
                                         True, power_state, attempt_hosts=[self.host])
-        elif task in _INTERRUPTED:
-            self.conductor.action_result(ctx, inst.uuid, self.host, _INTERRUPTED[task],
+        elif task in states.ACTION_FOR_TASK:
+            self.conductor.action_result(ctx, inst.uuid, self.host, states.ACTION_FOR_TASK[task],
                                          False, power_state or states.NOSTATE,
                                          "interrupted by a restart of the compute service")
 
     # --- RPC endpoints -------------------------------------------------------
     def build_and_run_instance(self, ctxt, instance, node, attempt_hosts):
         started = _now()
-        with self._workers, self._lock_for(instance.uuid):
+        with self._working_on(instance.uuid):
             try:
                 power_state = self.driver.spawn(instance)
             except Exception as exc:
@@ -140,7 +149,7 @@ class ComputeManager(manager.Manager):
     def run_action(self, ctxt, instance, action):
         call, _event = DRIVER_CALLS[action]
         started = _now()
-        with self._workers, self._lock_for(instance.uuid):
+        with self._working_on(instance.uuid):
             try:
                 call(self.driver, instance)
                 ok, reason = True, None
@@ -151,6 +160,14 @@ class ComputeManager(manager.Manager):
         self.conductor.action_result(ctxt, instance.uuid, self.host, action, ok,
                                      power_state, reason, started)
 
+    def describe_instance(self, ctxt, instance):
+        """What this host knows of an instance, for the conductor's healing."""
+        with self._locks_guard:
+            busy = instance.uuid in self._busy
+        power_state = self.driver.get_power_state(instance)
+        return {"busy": busy, "exists": power_state != states.NOSTATE,
+                "power_state": power_state}
+
     def get_console_output(self, ctxt, instance, length):
         try:
             return {"output": self.driver.get_console_output(instance, length)}
@@ -159,7 +176,7 @@ class ComputeManager(manager.Manager):
 
     def terminate_instance(self, ctxt, instance):
         started = _now()
-        with self._workers, self._lock_for(instance.uuid):
+        with self._working_on(instance.uuid):
             try:
                 self.driver.destroy(instance)
                 ok, reason = True, None

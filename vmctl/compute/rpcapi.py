@@ -3,11 +3,12 @@
 API version history:
     1.0 - initial: build_and_run_instance, run_action, terminate_instance
     1.1 - get_console_output
+    1.2 - describe_instance
 """
 
 from vmctl import rpc
 
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 class ComputeAPI:
@@ -26,6 +27,11 @@ class ComputeAPI:
     def get_console_output(self, ctx, host, instance, length, timeout=30):
         return self.client.prepare(server=host, version="1.1", timeout=timeout).call(
             ctx, "get_console_output", instance=instance, length=length)
+
+    def describe_instance(self, ctx, host, instance, timeout=15):
+        """{"busy", "exists", "power_state"} of an instance on its host."""
+        return self.client.prepare(server=host, version="1.2", timeout=timeout).call(
+            ctx, "describe_instance", instance=instance)
 
     def terminate_instance(self, ctx, host, instance):
         self.client.prepare(server=host).cast(ctx, "terminate_instance",

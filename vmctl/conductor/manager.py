@@ -13,6 +13,7 @@ from vmctl.compute import rpcapi as compute_rpcapi
 from vmctl.conductor import rpcapi
 from vmctl.conductor.tasks import build
 from vmctl.conductor.tasks import delete
+from vmctl.conductor.tasks import heal
 from vmctl.conductor.tasks import power
 from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import instances as db_instances
@@ -33,11 +34,13 @@ class ConductorManager(manager.Manager):
         self.builds = build.BuildTask(deps)
         self.power = power.PowerTask(deps)
         self.deletes = delete.DeleteTask(deps)
+        self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
+                                    _service_context)
 
     def periodic_tasks(self):
-        timeout = self.conf.conductor.stalled_build_seconds
-        return [("recover_stalled_builds", max(1, timeout // 2),
-                 lambda: self.builds.recover_stalled(_service_context, timeout))]
+        timeout = self.conf.conductor.stalled_task_seconds
+        return [("heal_stalled_tasks", max(1, timeout // 2),
+                 lambda: self.healer.run(timeout))]
 
     def report_state(self):
         self.service_heartbeat(None, self.conf.host, "vmctl-conductor", self.conf.conductor.topic)

@@ -11,12 +11,13 @@ OPTS = [
         help="Message bus topic the conductors listen on.",
     ),
     cfg.IntOpt(
-        "stalled_build_seconds",
+        "stalled_task_seconds",
         default=120,
         min=5,
-        help="A build still waiting in task_state 'scheduling' this many "
-        "seconds after its last update (its conductor died mid-task) is "
-        "driven again by a conductor. Checked every half of this period.",
+        help="A task (build, power action, delete) whose instance has not "
+        "moved for this many seconds is healed by a conductor: finished "
+        "from what the instance's compute reports now (a message was lost "
+        "to a daemon that died). Checked every half of this period.",
     ),
 ]
 

@@ -19,9 +19,19 @@ def start(session, ctx, instance_uuid, action):
 
 
 def _find(session, instance_uuid, request_id):
-    return session.scalars(sa.select(ACTION)
-                           .filter_by(instance_uuid=instance_uuid, request_id=request_id)
-                           .order_by(ACTION.id.desc())).first()
+    """The action of that request; else the instance's newest unfinished one.
+
+    The fallback serves reports made under a service's own context (a
+    compute finishing after a restart no longer knows the request id).
+    """
+    found = session.scalars(sa.select(ACTION)
+                            .filter_by(instance_uuid=instance_uuid, request_id=request_id)
+                            .order_by(ACTION.id.desc())).first()
+    if found is None:
+        found = session.scalars(sa.select(ACTION)
+                                .filter_by(instance_uuid=instance_uuid, finish_time=None)
+                                .order_by(ACTION.id.desc())).first()
+    return found
 
 
 def event_start(session, instance_uuid, request_id, event, host=None):
@@ -66,6 +76,23 @@ def finish_action(session, instance_uuid, request_id):
     action = _find(session, instance_uuid, request_id)
     if action is not None and action.finish_time is None:
         action.finish_time = models.utcnow()
+
+
+def finish_all_open(session, instance_uuid, why):
+    """Close every unfinished action (and event) of an instance: it is gone.
+
+    The steps that would have finished them (a build, a power action)
+    lost their race against the delete; the user still sees how they ended.
+    """
+    now = models.utcnow()
+    actions = session.scalars(sa.select(ACTION).filter_by(instance_uuid=instance_uuid,
+                                                          finish_time=None))
+    for action in actions:
+        for event in events(session, action.id):
+            if event.finish_time is None:
+                event.finish_time, event.result, event.details = now, "Error", why
+        action.finish_time = now
+        action.message = action.message or why[:255]
 
 
 def latest_request_id(session, instance_uuid):

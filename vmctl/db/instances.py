@@ -120,11 +120,11 @@ def list_filtered(session, project_id=None, name=None, vm_states=None,
     return list(session.scalars(query))
 
 
-def stalled(session, task_state, cutoff):
-    """Instances in ``task_state`` not updated since ``cutoff``."""
+def stalled(session, task_states, cutoff):
+    """Instances in one of ``task_states`` not updated since ``cutoff``."""
     last = sa.func.coalesce(INSTANCE.updated_at, INSTANCE.created_at)
-    return list(session.scalars(sa.select(INSTANCE).filter_by(task_state=task_state, deleted=0)
-                                .where(last < cutoff)))
+    return list(session.scalars(sa.select(INSTANCE).filter_by(deleted=0)
+                                .where(INSTANCE.task_state.in_(task_states), last < cutoff)))
 
 
 def on_host(session, host):

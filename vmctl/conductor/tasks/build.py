@@ -133,6 +133,10 @@ class BuildTask:
                                         "Success", host=host, start_time=start)
                 db_actions.finish_action(session, uuid, ctx.request_id)
                 return
+            row = self._get(session, uuid)
+        if row is not None and row.host == host and row.task_state != states.DELETING:
+            LOG.debug("Duplicate build report for %s from %s", uuid, host)
+            return
         # Deleted during the spawn, or a stale build of an instance since
         # rescheduled elsewhere: the guest must not outlive its record.
         LOG.info("Instance %s is no longer being built on %s; removing the guest", uuid, host)
@@ -164,26 +168,6 @@ class BuildTask:
         if retry:
             LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
             self.schedule_and_build(ctx, [uuid], attempt_hosts)
-
-
-    def recover_stalled(self, ctx_factory, older_than):
-        """Re-drive builds left in scheduling (a conductor died mid-task).
-
-        A conductor takes one over by moving its updated_at (compare-and-
-        swap), so two conductors never re-drive the same build.
-        """
-        cutoff = models.utcnow() - datetime.timedelta(seconds=older_than)
-        with self.db.reader() as session:
-            stalled = db_instances.stalled(session, states.SCHEDULING, cutoff)
-        for row in stalled:
-            with self.db.transaction() as session:
-                if not db_instances.compare_and_swap(
-                        session, row.uuid, {}, expected_task_state=states.SCHEDULING,
-                        expected_updated_at=row.updated_at):
-                    continue
-                request_id = db_actions.latest_request_id(session, row.uuid)
-            LOG.warning("Build of %s stalled in scheduling; driving it again", row.uuid)
-            self.schedule_and_build(ctx_factory(request_id), [row.uuid], [])
 
 
 def _ref(uuid, host):

@@ -52,6 +52,8 @@ class DeleteTask:
                     db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Success",
                                             host=host, start_time=_parse(started_at))
                     db_actions.finish_action(session, uuid, ctx.request_id)
+                    db_actions.finish_all_open(session, uuid,
+                                               "The instance was deleted before this finished.")
             if deleted:
                 db_claims.release(self.db, uuid)
             else:

@@ -1,0 +1,103 @@
+"""Healing: finish tasks whose messages were lost.
+
+Every accepted request must end visibly (DESIGN.md, invariant 4). A cast
+can be lost when a daemon dies between taking a message and acting on it,
+so a conductor periodically looks for instances whose task_state has not
+moved for ``[conductor] stalled_task_seconds`` and finishes the task from
+what the instance's compute reports now:
+
+  scheduling      schedule again (the build never reached a compute)
+  spawning        the guest exists: built; it does not: build failed
+                  (which reschedules, bounded)
+  a power action  settled by the power state the guest is in
+  deleting        the guest is gone: finish the delete; else terminate again
+
+A compute that is still working on the instance, or does not answer, is
+left alone (its own start-up recovery handles the restart case). A
+conductor takes an instance over by moving its updated_at with a
+compare-and-swap, so two conductors never heal the same one.
+"""
+
+import datetime
+import logging
+
+import oslo_messaging as messaging
+
+from vmctl import states
+from vmctl.db import actions as db_actions
+from vmctl.db import instances as db_instances
+from vmctl.db import models
+from vmctl.objects import instance as instance_obj
+
+LOG = logging.getLogger(__name__)
+
+HEALED_TASKS = (states.SCHEDULING, states.SPAWNING, states.DELETING,
+                *states.ACTION_FOR_TASK)
+
+
+class HealTask:
+    def __init__(self, deps, builds, power, deletes, make_context):
+        self.db = deps.db
+        self.compute = deps.compute
+        self.builds = builds
+        self.power = power
+        self.deletes = deletes
+        self.make_context = make_context
+
+    def run(self, older_than):
+        cutoff = models.utcnow() - datetime.timedelta(seconds=older_than)
+        with self.db.reader() as session:
+            stalled = db_instances.stalled(session, HEALED_TASKS, cutoff)
+        for row in stalled:
+            ctx = self._take_over(row)
+            if ctx is not None:
+                self._heal(ctx, row)
+
+    def _take_over(self, row):
+        with self.db.transaction() as session:
+            if not db_instances.compare_and_swap(
+                    session, row.uuid, {}, expected_task_state=row.task_state,
+                    expected_updated_at=row.updated_at):
+                return None
+            return self.make_context(db_actions.latest_request_id(session, row.uuid))
+
+    def _heal(self, ctx, row):
+        task = row.task_state
+        if task == states.SCHEDULING:
+            LOG.warning("Build of %s stalled in scheduling; scheduling it again", row.uuid)
+            self.builds.schedule_and_build(ctx, [row.uuid], [])
+            return
+        if not row.host:
+            if task == states.DELETING:
+                self.deletes.finish(ctx, row.uuid, None, True, None, None)
+            return
+        inst = instance_obj.Instance.from_db(row)
+        try:
+            found = self.compute.describe_instance(ctx, row.host, inst)
+        except messaging.MessagingTimeout:
+            LOG.info("Cannot heal %s: compute %s does not answer", row.uuid, row.host)
+            if task == states.DELETING:
+                self.deletes.start(ctx, row.uuid)  # deletes locally once the host is down
+            return
+        if found["busy"]:
+            return
+        LOG.warning("Task %s of %s stalled on %s; finishing it from the host's state %s",
+                    task, row.uuid, row.host, found)
+        self._settle(ctx, row, inst, task, found)
+
+    def _settle(self, ctx, row, inst, task, found):
+        lost = "the task's result was lost; settled from the hypervisor's state"
+        if task == states.SPAWNING:
+            self.builds.build_result(ctx, row.uuid, row.host, row.node, found["exists"],
+                                     found["power_state"], None if found["exists"] else lost,
+                                     [row.host], None)
+        elif task == states.DELETING:
+            if found["exists"]:
+                self.compute.terminate_instance(ctx, row.host, inst)
+            else:
+                self.deletes.finish(ctx, row.uuid, row.host, True, None, None)
+        else:
+            action = states.ACTION_FOR_TASK[task]
+            ok = found["power_state"] == states.ACTIONS[action].power_state
+            self.power.result(ctx, row.uuid, row.host, action, ok, found["power_state"],
+                              None if ok else lost, None)
