@@ -45,3 +45,18 @@ def test_status_filter_round_trips():
         assert (vm, task) in pairs
     vms, pairs = states.vm_states_for_status("shutoff")
     assert vms == [states.STOPPED] and pairs == []
+
+
+@pytest.mark.parametrize("vm_state, power_state, expected", [
+    (states.ACTIVE, states.SHUTDOWN, states.STOPPED),
+    (states.ACTIVE, states.CRASHED, states.STOPPED),
+    (states.STOPPED, states.RUNNING, states.ACTIVE),
+    (states.ACTIVE, states.RUNNING, None),
+    (states.SUSPENDED, states.POWER_SUSPENDED, None),
+])
+def test_power_state_sync(vm_state, power_state, expected):
+    from vmctl.conductor.tasks import power
+
+    values = power.sync_values(vm_state, power_state)
+    assert values["power_state"] == power_state
+    assert values.get("vm_state") == expected

@@ -69,6 +69,7 @@ class ComputeManager(manager.Manager):
 
     # --- lifecycle ---------------------------------------------------------
     def init_host(self):
+        self.driver.register_event_handler(self._power_state_changed)
         self.driver.init_host(self.host)
         ctx = vmctl_context.admin_context()
         known = _until_answered("the instances of this host", lambda: (
@@ -84,7 +85,22 @@ class ComputeManager(manager.Manager):
     def periodic_tasks(self):
         return [("update_available_resource",
                  lambda: self.conf.compute.resource_report_interval,
-                 lambda: self.tracker.report(vmctl_context.admin_context()))]
+                 lambda: self.tracker.report(vmctl_context.admin_context())),
+                ("cleanup_image_cache",
+                 lambda: self.conf.compute.image_cache_cleanup_interval,
+                 self.driver.cleanup_image_cache)]
+
+    def _power_state_changed(self, uuid, power_state):
+        """A guest changed power state by itself: tell the conductor.
+
+        Changes this agent causes are reported with the task's result
+        instead; while an operation on the instance runs they are skipped.
+        """
+        with self._locks_guard:
+            if uuid in self._busy:
+                return
+        self.conductor.power_state_changed(vmctl_context.admin_context(), uuid,
+                                           self.host, power_state)
 
     def _lock_for(self, uuid):
         with self._locks_guard:

@@ -89,6 +89,9 @@ class ConductorManager(manager.Manager):
     def terminate_result(self, ctxt, instance_uuid, host, ok, reason, started_at):
         self.deletes.finish(ctxt, instance_uuid, host, ok, reason, started_at)
 
+    def power_state_changed(self, ctxt, instance_uuid, host, power_state):
+        self.power.sync(ctxt, instance_uuid, host, power_state)
+
     def instances_on_host(self, ctxt, host):
         with self.db.reader() as session:
             return [instance_obj.Instance.from_db(r) for r in db_instances.on_host(session, host)]

@@ -8,11 +8,12 @@ API version history:
           service_heartbeat, update_inventory, build_result, action_result,
           terminate_result, instances_on_host
     1.1 - get_console_output
+    1.2 - power_state_changed
 """
 
 from vmctl import rpc
 
-VERSION = "1.1"
+VERSION = "1.2"
 
 
 class ConductorAPI:
@@ -66,6 +67,11 @@ class ConductorAPI:
         self.client.prepare().cast(ctx, "terminate_result",
                                    instance_uuid=instance_uuid, host=host, ok=ok,
                                    reason=reason, started_at=started_at)
+
+    def power_state_changed(self, ctx, instance_uuid, host, power_state):
+        self.client.prepare(version="1.2").cast(ctx, "power_state_changed",
+                                                instance_uuid=instance_uuid, host=host,
+                                                power_state=power_state)
 
     def instances_on_host(self, ctx, host, timeout=None):
         return self.client.prepare(timeout=timeout).call(ctx, "instances_on_host", host=host)

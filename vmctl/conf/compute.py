@@ -48,6 +48,14 @@ OPTS = [
         "tracker (also sent once at start).",
     ),
     cfg.IntOpt(
+        "image_cache_cleanup_interval",
+        default=600,
+        min=1,
+        help="Seconds between two runs of the image cache cleanup (drivers "
+        "that cache images).\n\nRelated options: [libvirt] "
+        "image_cache_unused_seconds.",
+    ),
+    cfg.IntOpt(
         "worker_threads",
         default=16,
         min=1,

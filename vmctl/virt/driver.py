@@ -63,6 +63,14 @@ class ComputeDriver(abc.ABC):
     def get_power_state(self, instance):
         """The guest's power_state (NOSTATE when it does not exist)."""
 
+    def register_event_handler(self, handler):
+        """Call ``handler(uuid, power_state)`` when a guest's power state
+        changes by itself (a guest shutting down from inside). Optional."""
+
+    def cleanup_image_cache(self):
+        """Remove cached images no instance uses; periodic. Optional."""
+        return []
+
     def get_console_output(self, instance, length=None):
         """The last ``length`` lines (all if None) of the guest's console."""
         raise VirtError("this driver keeps no console log")

@@ -40,6 +40,26 @@ class PowerTask:
             return
         self.compute.run_action(ctx, row.host, inst, action)
 
+    def sync(self, ctx, uuid, host, power_state):
+        """A guest changed power state by itself (shut down from inside...).
+
+        Applied only to an instance at rest on that host; a task in flight
+        settles the state itself.
+        """
+        with self.db.transaction() as session:
+            try:
+                row = db_instances.get(session, uuid)
+            except exception.InstanceNotFound:
+                return
+            if row.task_state is not None or row.host != host:
+                return
+            values = sync_values(row.vm_state, power_state)
+            if db_instances.compare_and_swap(session, uuid, values, expected_task_state=None,
+                                             expected_vm_states=[row.vm_state],
+                                             expected_host=host) and "vm_state" in values:
+                LOG.info("Instance %s is now %s (power state %s reported by %s)",
+                         uuid, values["vm_state"], power_state, host)
+
     def result(self, ctx, uuid, host, action, ok, power_state, reason, started_at):
         row_state = states.ACTIONS[action]
         values = {"task_state": None, "power_state": power_state}
@@ -53,6 +73,23 @@ class PowerTask:
                                     "Success" if ok else "Error", host=host,
                                     details=reason, start_time=_parse(started_at))
             db_actions.finish_action(session, uuid, ctx.request_id)
+
+
+# (vm_state at rest, power state reported by itself) -> vm_state it means
+_SELF_INFLICTED = {
+    (states.ACTIVE, states.SHUTDOWN): states.STOPPED,
+    (states.ACTIVE, states.CRASHED): states.STOPPED,
+    (states.PAUSED, states.SHUTDOWN): states.STOPPED,
+    (states.STOPPED, states.RUNNING): states.ACTIVE,
+}
+
+
+def sync_values(vm_state, power_state):
+    """Columns to write when a resting guest changed power state by itself."""
+    values = {"power_state": power_state}
+    if (vm_state, power_state) in _SELF_INFLICTED:
+        values["vm_state"] = _SELF_INFLICTED[(vm_state, power_state)]
+    return values
 
 
 def _parse(stamp):
