@@ -6,7 +6,6 @@ import types
 import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
-from vmctl import exception
 from vmctl import manager
 from vmctl import version
 from vmctl.compute import rpcapi as compute_rpcapi
@@ -30,6 +29,7 @@ class ConductorManager(manager.Manager):
     def __init__(self, conf, db, scheduler, compute):
         self.conf = conf
         self.db = db
+        self.compute = compute   # get_console_output calls it directly
         deps = types.SimpleNamespace(conf=conf, db=db, scheduler=scheduler, compute=compute)
         self.builds = build.BuildTask(deps)
         self.power = power.PowerTask(deps)
@@ -57,10 +57,10 @@ class ConductorManager(manager.Manager):
 
     def get_console_output(self, ctxt, instance_uuid, length):
         with self.db.reader() as session:
-            try:
-                inst = instance_obj.Instance.from_db(db_instances.get(session, instance_uuid))
-            except exception.InstanceNotFound:
+            row = db_instances.find(session, instance_uuid)
+            if row is None:
                 return {"error": "the instance is gone"}
+            inst = instance_obj.Instance.from_db(row)
         try:
             return self.compute.get_console_output(ctxt, inst.host, inst, length)
         except messaging.MessagingTimeout:

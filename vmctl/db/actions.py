@@ -1,5 +1,7 @@
 """Instance actions and their events: what happened to a server, step by step."""
 
+import datetime
+
 import sqlalchemy as sa
 
 from vmctl import exception
@@ -49,7 +51,10 @@ def event_finish(session, instance_uuid, request_id, event, result, host=None,
     """Finish the newest unfinished event of that name (create it if none).
 
     A failed event marks its action's message 'Error' as Nova does.
+    ``start_time`` may be a datetime or the ISO string a compute reports.
     """
+    if isinstance(start_time, str):
+        start_time = datetime.datetime.fromisoformat(start_time)
     action = _find(session, instance_uuid, request_id)
     if action is None:
         return None

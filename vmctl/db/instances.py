@@ -29,6 +29,11 @@ def get(session, uuid, project_id=None, read_deleted=False):
     return row
 
 
+def find(session, uuid):
+    """The live instance, or None if it does not exist (any more)."""
+    return session.scalars(sa.select(INSTANCE).filter_by(uuid=uuid, deleted=0)).first()
+
+
 def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
                      expected_vm_states=None, expected_host=_UNSET,
                      expected_updated_at=_UNSET):

@@ -17,6 +17,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from vmctl.image import files
+
 LOG = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
@@ -88,16 +90,16 @@ class ImageClient:
             if got != expected:
                 raise ImageError("checksum mismatch for image %s" % image_id)
             os.replace(part, dest_path)
-            _fsync_dir(os.path.dirname(os.path.abspath(dest_path)))
+            files.fsync_dir(os.path.dirname(os.path.abspath(dest_path)))
         except ImageError:
-            _remove(part)
+            files.remove_quietly(part)
             raise
         except OSError as exc:  # our disk: the network errors are ImageError
-            _remove(part)
+            files.remove_quietly(part)
             raise ImageError("could not write image %s to %s: %s"
                              % (image_id, dest_path, exc.strerror or exc)) from exc
         except BaseException:
-            _remove(part)
+            files.remove_quietly(part)
             raise
         LOG.info("Downloaded image %s (%d bytes) in %.1fs", image_id, size,
                  time.monotonic() - started)
@@ -143,18 +145,3 @@ def _describe(exc):
     if isinstance(exc, http.client.IncompleteRead):
         return "connection closed after %d bytes" % len(exc.partial)
     return str(exc) or type(exc).__name__
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

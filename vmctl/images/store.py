@@ -9,6 +9,7 @@ import hashlib
 import logging
 import os
 
+from vmctl.image import files
 from vmctl.images import exception
 
 LOG = logging.getLogger(__name__)
@@ -73,9 +74,9 @@ class FileStore:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(part, self.path(image_id))
-            _fsync_dir(self.data_dir)
+            files.fsync_dir(self.data_dir)
         except BaseException:
-            _remove(part)
+            files.remove_quietly(part)
             raise
         return hashes
 
@@ -119,9 +120,9 @@ class FileStore:
     def delete(self, image_id, partial=True):
         """Remove the image's file and, unless an upload still writes it
         (``partial=False``), its partial file; missing files are fine."""
-        _remove(self.path(image_id))
+        files.remove_quietly(self.path(image_id))
         if partial:
-            _remove(self.path(image_id) + ".part")
+            files.remove_quietly(self.path(image_id) + ".part")
 
 
 class _VerifyingChunks:
@@ -155,18 +156,3 @@ class _VerifyingChunks:
 
     def close(self):
         self._file.close()
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -8,7 +8,6 @@ Failure at any step ends with the instance in ERROR and a fault saying why;
 claims are released on every failure path.
 """
 
-import datetime
 import logging
 
 import oslo_messaging as messaging
@@ -44,7 +43,7 @@ class BuildTask:
 
     def schedule_and_build(self, ctx, instance_uuids, attempt_hosts):
         with self.db.transaction() as session:
-            rows = [r for r in (self._get(session, u) for u in instance_uuids)
+            rows = [r for r in (db_instances.find(session, u) for u in instance_uuids)
                     if r is not None and r.task_state == states.SCHEDULING]
             for row in rows:
                 db_actions.event_start(session, row.uuid, ctx.request_id, SCHEDULE_EVENT)
@@ -75,12 +74,6 @@ class BuildTask:
             db_claims.release(self.db, uuid, node_id=node_id)
         for host, inst, node, tried in casts:
             self.compute.build_and_run_instance(ctx, host, inst, node, tried)
-
-    def _get(self, session, uuid):
-        try:
-            return db_instances.get(session, uuid)
-        except exception.InstanceNotFound:
-            return None
 
     def _apply_placement(self, ctx, session, row, result, attempt_hosts):
         if result.get("host") is None:
@@ -115,7 +108,7 @@ class BuildTask:
 
     def build_result(self, ctx, uuid, host, node, ok, power_state, reason,
                      attempt_hosts, started_at):
-        start = _parse(started_at)
+        start = started_at
         if ok:
             self._built(ctx, uuid, host, power_state, start)
         else:
@@ -133,7 +126,7 @@ class BuildTask:
                                         "Success", host=host, start_time=start)
                 db_actions.finish_action(session, uuid, ctx.request_id)
                 return
-            row = self._get(session, uuid)
+            row = db_instances.find(session, uuid)
         if row is not None and row.host == host and row.task_state != states.DELETING:
             LOG.debug("Duplicate build report for %s from %s", uuid, host)
             return
@@ -174,6 +167,3 @@ def _ref(uuid, host):
     inst = instance_obj.Instance(uuid=uuid, host=host)
     return inst
 
-
-def _parse(stamp):
-    return datetime.datetime.fromisoformat(stamp) if stamp else None

@@ -7,7 +7,6 @@ destroys any leftover guest when it comes back: see the agent's recovery).
 
 import logging
 
-from vmctl import exception
 from vmctl import states
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
@@ -28,9 +27,8 @@ class DeleteTask:
 
     def start(self, ctx, uuid):
         with self.db.reader() as session:
-            try:
-                row = db_instances.get(session, uuid)
-            except exception.InstanceNotFound:
+            row = db_instances.find(session, uuid)
+            if row is None:
                 return
             inst = instance_obj.Instance.from_db(row)
             up = False
@@ -50,7 +48,7 @@ class DeleteTask:
                 deleted = db_instances.soft_delete(session, uuid, only_if_deleting_on=host)
                 if deleted:
                     db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Success",
-                                            host=host, start_time=_parse(started_at))
+                                            host=host, start_time=started_at)
                     db_actions.finish_action(session, uuid, ctx.request_id)
                     db_actions.finish_all_open(session, uuid,
                                                "The instance was deleted before this finished.")
@@ -68,10 +66,6 @@ class DeleteTask:
             db_instances.add_fault(session, uuid, 500, "Delete failed on %s: %s" % (host, reason),
                                    host=host)
             db_actions.event_finish(session, uuid, ctx.request_id, EVENT, "Error", host=host,
-                                    details=reason, start_time=_parse(started_at))
+                                    details=reason, start_time=started_at)
             db_actions.finish_action(session, uuid, ctx.request_id)
 
-
-def _parse(stamp):
-    import datetime
-    return datetime.datetime.fromisoformat(stamp) if stamp else None

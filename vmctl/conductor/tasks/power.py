@@ -7,7 +7,6 @@ instance's compute and settles the result reported back.
 
 import logging
 
-from vmctl import exception
 from vmctl import states
 from vmctl.compute import manager as compute_manager
 from vmctl.db import actions as db_actions
@@ -29,9 +28,8 @@ class PowerTask:
     def forward(self, ctx, uuid, action):
         row_state = states.ACTIONS[action]
         with self.db.reader() as session:
-            try:
-                row = db_instances.get(session, uuid)
-            except exception.InstanceNotFound:
+            row = db_instances.find(session, uuid)
+            if row is None:
                 return
             inst = instance_obj.Instance.from_db(row)
         if row.task_state != row_state.task_state or not row.host:
@@ -47,9 +45,8 @@ class PowerTask:
         settles the state itself.
         """
         with self.db.transaction() as session:
-            try:
-                row = db_instances.get(session, uuid)
-            except exception.InstanceNotFound:
+            row = db_instances.find(session, uuid)
+            if row is None:
                 return
             if row.task_state is not None or row.host != host:
                 return
@@ -71,7 +68,7 @@ class PowerTask:
                 LOG.info("%s of %s finished after the instance moved on", action, uuid)
             db_actions.event_finish(session, uuid, ctx.request_id, event_name(action),
                                     "Success" if ok else "Error", host=host,
-                                    details=reason, start_time=_parse(started_at))
+                                    details=reason, start_time=started_at)
             db_actions.finish_action(session, uuid, ctx.request_id)
 
 
@@ -91,7 +88,3 @@ def sync_values(vm_state, power_state):
         values["vm_state"] = _SELF_INFLICTED[(vm_state, power_state)]
     return values
 
-
-def _parse(stamp):
-    import datetime
-    return datetime.datetime.fromisoformat(stamp) if stamp else None
