@@ -31,6 +31,7 @@ UNPAUSING = "unpausing"
 SUSPENDING = "suspending"
 RESUMING = "resuming"
 DELETING = "deleting"
+MIGRATING = "migrating"
 
 # power_state, as reported by the driver (values as in Nova/libvirt).
 NOSTATE = 0
@@ -91,7 +92,13 @@ _STATUS_OVERRIDES = {
     (PAUSED, REBOOTING_HARD): "HARD_REBOOT",
     (SUSPENDED, REBOOTING_HARD): "HARD_REBOOT",
     (ERROR, REBOOTING_HARD): "HARD_REBOOT",
+    (ACTIVE, MIGRATING): "MIGRATING",
+    (PAUSED, MIGRATING): "MIGRATING",
 }
+
+# Live migration: from these vm_states, task_state None -> MIGRATING; the
+# instance keeps its vm_state (it runs throughout) and ends on either host.
+LIVE_MIGRATE_FROM = (ACTIVE, PAUSED)
 
 
 def api_status(vm_state, task_state):

@@ -106,3 +106,17 @@ def test_accept_application_json(cloud):
     api = cloud.api()
     resp = api.get("servers", headers={"Accept": "application/json"})
     assert resp.status_code == 200, resp.text
+
+
+def test_console_output_comes_from_the_compute(cloud):
+    api = cloud.api()
+    server = api.wait_for_status(api.create_server("console")["id"], "ACTIVE")
+    path = "servers/%s/action" % server["id"]
+    resp = api.post(path, json={"os-getConsoleOutput": {"length": 1}})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["output"] == "power state RUNNING\n"
+    whole = api.post(path, json={"os-getConsoleOutput": {}}).json()["output"]
+    assert server["id"] in whole and whole.count("\n") == 2
+    assert api.post(path, json={"os-getConsoleOutput": {"length": "x"}}).status_code == 400
+    other = cloud.api(user="eve", project="other")
+    assert other.post(path, json={"os-getConsoleOutput": {}}).status_code == 404

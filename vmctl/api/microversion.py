@@ -24,6 +24,13 @@ EXTENDED_SERVER_ATTRS = "2.3"  # server show/detail (admin): reservation_id,
 SERVER_LOCKED = "2.9"  # server show/detail: "locked".
 SERVICE_FORCED_DOWN = "2.11"  # os-services: "forced_down".
 SERVER_DESCRIPTION = "2.19"  # server show/detail: "description".
+MIGRATION_FORCE_COMPLETE = "2.22"  # POST /servers/{id}/migrations/{id}/action
+#              force_complete.
+SERVER_MIGRATIONS = "2.23"  # GET /servers/{id}/migrations[/{id}]; os-migrations
+#              entries gain "migration_type" and, for live ones, links.
+MIGRATION_ABORT = "2.24"  # DELETE /servers/{id}/migrations/{id} aborts.
+BLOCK_MIGRATION_AUTO = "2.25"  # os-migrateLive: block_migration may be "auto";
+#              disk_over_commit is gone.
 SERVER_TAGS = "2.26"  # server show/detail: "tags".
 SERVER_EMBEDDED_FLAVOR = "2.47"  # server show/detail: flavor is embedded
 #              (original_name, vcpus, ram, disk, ephemeral, swap,
@@ -32,10 +39,14 @@ ACTION_EVENTS_FOR_ALL = "2.51"  # instance action show: events are shown to
 #              non-admin users too (before: admin only).
 UUID_IDS = "2.53"  # os-services and os-hypervisors: "id" is the uuid.
 FLAVOR_DESCRIPTION = "2.55"  # flavors: "description" shown and accepted.
+MIGRATION_UUID_PAGING = "2.59"  # migrations: "uuid"; os-migrations paging
+#              (limit, marker) and changes-since.
 FLAVOR_EXTRA_SPECS = "2.61"  # flavor show/detail: "extra_specs" embedded.
 EVENT_HOST = "2.62"  # instance action events: "hostId" (and "host" for
 #              admins).
 SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
+MIGRATION_USER_PROJECT = "2.80"  # migrations: "user_id", "project_id" (and
+#              os-migrations filters of those names).
 FLAVOR_SWAP_INT = "2.75"  # flavors: "swap" is 0 (not "") when unset.
 EVENT_DETAILS = "2.84"  # instance action events: "details" (the message).
 HYPERVISOR_NO_USAGE = "2.88"  # os-hypervisors: vcpus, memory_mb, local_gb,
@@ -47,15 +58,21 @@ VERSIONS = [
     SERVER_LOCKED,
     SERVICE_FORCED_DOWN,
     SERVER_DESCRIPTION,
+    MIGRATION_FORCE_COMPLETE,
+    SERVER_MIGRATIONS,
+    MIGRATION_ABORT,
+    BLOCK_MIGRATION_AUTO,
     SERVER_TAGS,
     SERVER_EMBEDDED_FLAVOR,
     ACTION_EVENTS_FOR_ALL,
     UUID_IDS,
     FLAVOR_DESCRIPTION,
+    MIGRATION_UUID_PAGING,
     FLAVOR_EXTRA_SPECS,
     EVENT_HOST,
     SERVER_LOCKED_REASON,
     FLAVOR_SWAP_INT,
+    MIGRATION_USER_PROJECT,
     EVENT_DETAILS,
     HYPERVISOR_NO_USAGE,
 ]

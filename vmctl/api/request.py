@@ -2,8 +2,10 @@
 with which collaborators) and what it returns: a dict (200) or a ``Reply``.
 """
 
+import datetime
 import functools
 import json
+import uuid
 
 from vmctl.api import errors
 from vmctl.api import validation
@@ -100,6 +102,29 @@ class ApiRequest:
         query = "&".join("%s=%s" % (k, v) for k, v in params)
         return [{"rel": "next",
                  "href": "%s/v2.1/%s?%s" % (self.base_url, collection, query)}]
+
+    def require_version(self, version):
+        """404 below the microversion that introduced a resource (as Nova)."""
+        if not self.version.matches(version):
+            raise errors.NotFound("The resource could not be found.")
+
+    def timestamp_param(self, name):
+        """An ISO 8601 query parameter as a naive UTC datetime (None if absent)."""
+        value = self.param(name)
+        if value is None:
+            return None
+        try:
+            stamp = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise errors.BadRequest("%s must be an ISO 8601 timestamp, not %r"
+                                    % (name, value)) from None
+        if stamp.tzinfo is not None:
+            stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+        return stamp
+
+    @staticmethod
+    def new_uuid():
+        return str(uuid.uuid4())
 
     def limit(self):
         """The page size asked for, capped at ``[api] max_limit``."""

@@ -13,6 +13,7 @@ from vmctl.api import flavors
 from vmctl.api import hypervisors
 from vmctl.api import images
 from vmctl.api import instance_actions
+from vmctl.api import migrations
 from vmctl.api import server_actions
 from vmctl.api import servers
 from vmctl.api import services
@@ -53,6 +54,12 @@ ROUTES = [
     route("GET", V + "/servers/{server_id}", servers.show),
     route("DELETE", V + "/servers/{server_id}", servers.delete),
     route("POST", V + "/servers/{server_id}/action", server_actions.action),
+    route("GET", V + "/servers/{server_id}/migrations", migrations.index),
+    route("GET", V + "/servers/{server_id}/migrations/{migration_id}", migrations.show),
+    route("POST", V + "/servers/{server_id}/migrations/{migration_id}/action",
+          migrations.action),
+    route("DELETE", V + "/servers/{server_id}/migrations/{migration_id}", migrations.delete),
+    route("GET", V + "/os-migrations", migrations.list_all),
     route("GET", V + "/servers/{server_id}/os-instance-actions", instance_actions.index),
     route("GET", V + "/servers/{server_id}/os-instance-actions/{request_id}",
           instance_actions.show),

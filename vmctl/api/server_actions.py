@@ -12,6 +12,7 @@ import logging
 
 from vmctl import states
 from vmctl.api import errors
+from vmctl.api import migrations
 from vmctl.api import servers
 from vmctl.api import validation
 from vmctl.api.request import Reply
@@ -35,10 +36,10 @@ _ACTION_FOR_KEY = {
 
 def action(api, server_id):
     key, value = _parse(api)
-    api.authorize(policies.RULE_FOR_KEY[key])
-    validation.validate(schema.body(key), {key: value})
     if key in _READERS:
         return _READERS[key](api, server_id, value)
+    api.authorize(policies.RULE_FOR_KEY[key])
+    validation.validate(schema.body(key), {key: value})
     name = _action_name(key, value)
     row_action = states.ACTIONS[name]
     with api.db.transaction() as session:
@@ -56,6 +57,8 @@ def action(api, server_id):
 
 def console_output(api, server_id, value):
     """The tail of the guest's serial console (``length`` lines, -1 = all)."""
+    api.authorize(policies.RULE_FOR_KEY["os-getConsoleOutput"])
+    validation.validate(schema.body("os-getConsoleOutput"), {"os-getConsoleOutput": value})
     length = (value or {}).get("length")
     length = None if length is None or int(length) < 0 else int(length)
     with api.db.reader() as session:
@@ -70,8 +73,9 @@ def console_output(api, server_id, value):
     return {"output": result["output"]}
 
 
-# body key -> handler of the actions that only read
-_READERS = {"os-getConsoleOutput": console_output}
+# body key -> handler of actions that are not a row of states.ACTIONS
+_READERS = {"os-getConsoleOutput": console_output,
+            "os-migrateLive": migrations.migrate_live}
 
 
 def _parse(api):

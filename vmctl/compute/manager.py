@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 import time
+import types
 
 import oslo_messaging as messaging
 
@@ -19,6 +20,7 @@ from vmctl import manager
 from vmctl import states
 from vmctl.compute import resource_tracker
 from vmctl.compute import rpcapi
+from vmctl.compute.live_migration import source as live_migration_source
 from vmctl.conductor import rpcapi as conductor_rpcapi
 from vmctl.virt import driver as virt_driver
 
@@ -66,6 +68,12 @@ class ComputeManager(manager.Manager):
         self._locks_guard = threading.Lock()
         self._workers = threading.BoundedSemaphore(conf.compute.worker_threads)
         self._busy = collections.Counter()
+        self._migrations = {}
+        self._incoming = set()
+        self._outgoing = threading.BoundedSemaphore(conf.compute.max_concurrent_live_migrations)
+        self._lm_deps = types.SimpleNamespace(
+            conf=conf, driver=driver, conductor=self.conductor,
+            compute=rpcapi.ComputeAPI(conf, transport))
 
     # --- lifecycle ---------------------------------------------------------
     def init_host(self):
@@ -183,6 +191,76 @@ class ComputeManager(manager.Manager):
         power_state = self.driver.get_power_state(instance)
         return {"busy": busy, "exists": power_state != states.NOSTATE,
                 "power_state": power_state}
+
+    # --- live migration ------------------------------------------------------------
+    def check_can_live_migrate_source(self, ctxt, instance):
+        try:
+            return {"ok": True, "info": self.driver.migration_source_info(instance)}
+        except virt_driver.VirtError as exc:
+            return {"ok": False, "reason": str(exc)}
+
+    def check_can_live_migrate_destination(self, ctxt, instance, block_migration,
+                                           source_info):
+        with self._locks_guard:
+            incoming = len(self._incoming)
+        if incoming >= self.conf.compute.max_incoming_live_migrations:
+            return {"ok": False, "reason": "%s already receives %d live migrations "
+                    "(max_incoming_live_migrations)" % (self.host, incoming)}
+        ok, reason, shared = self.driver.check_migration_destination(
+            instance, block_migration, source_info)
+        return {"ok": ok, "reason": reason, "shared_storage": shared}
+
+    def live_migration(self, ctxt, instance, migration):
+        run = live_migration_source.SourceRun(ctxt, instance, migration, self._lm_deps,
+                                              self._outgoing)
+        with self._locks_guard:
+            self._migrations[migration.uuid] = run
+
+        def work():
+            try:
+                with self._working_on(instance.uuid):
+                    run.run()
+            finally:
+                with self._locks_guard:
+                    self._migrations.pop(migration.uuid, None)
+
+        threading.Thread(target=work, name="live-migration-%s" % migration.uuid[:8],
+                         daemon=True).start()
+
+    def pre_live_migration(self, ctxt, instance, migration):
+        with self._locks_guard:
+            self._incoming.add(migration.uuid)
+        try:
+            return {"ok": True, "info": self.driver.pre_live_migration(
+                instance, migration, {})}
+        except virt_driver.VirtError as exc:
+            with self._locks_guard:
+                self._incoming.discard(migration.uuid)
+            return {"ok": False, "reason": str(exc)}
+
+    def post_live_migration_at_destination(self, ctxt, instance, migration):
+        self.driver.post_live_migration_at_destination(instance, migration)
+        with self._locks_guard:
+            self._incoming.discard(migration.uuid)
+
+    def rollback_live_migration_at_destination(self, ctxt, instance, migration):
+        try:
+            self.driver.rollback_live_migration_at_destination(instance, migration)
+        finally:
+            with self._locks_guard:
+                self._incoming.discard(migration.uuid)
+
+    def live_migration_abort(self, ctxt, migration_uuid):
+        with self._locks_guard:
+            run = self._migrations.get(migration_uuid)
+        if run is not None:
+            run.request_abort()
+
+    def live_migration_force_complete(self, ctxt, migration_uuid):
+        with self._locks_guard:
+            run = self._migrations.get(migration_uuid)
+        if run is not None:
+            run.request_force_complete()
 
     def get_console_output(self, ctxt, instance, length):
         try:

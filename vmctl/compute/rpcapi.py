@@ -4,11 +4,15 @@ API version history:
     1.0 - initial: build_and_run_instance, run_action, terminate_instance
     1.1 - get_console_output
     1.2 - describe_instance
+    1.3 - live migration: check_can_live_migrate_destination/_source,
+          live_migration, pre_live_migration, post_live_migration_at_destination,
+          rollback_live_migration_at_destination, live_migration_abort,
+          live_migration_force_complete
 """
 
 from vmctl import rpc
 
-VERSION = "1.2"
+VERSION = "1.3"
 
 
 class ComputeAPI:
@@ -36,3 +40,43 @@ class ComputeAPI:
     def terminate_instance(self, ctx, host, instance):
         self.client.prepare(server=host).cast(ctx, "terminate_instance",
                                               instance=instance)
+
+    # --- live migration ------------------------------------------------------
+    def _v13(self, host, timeout=None):
+        return self.client.prepare(server=host, version="1.3", timeout=timeout)
+
+    def check_can_live_migrate_destination(self, ctx, host, instance, block_migration,
+                                           source_info, timeout=30):
+        """{"ok", "reason", "shared_storage", "info"} from the destination."""
+        return self._v13(host, timeout).call(
+            ctx, "check_can_live_migrate_destination", instance=instance,
+            block_migration=block_migration, source_info=source_info)
+
+    def check_can_live_migrate_source(self, ctx, host, instance, timeout=30):
+        """{"ok", "reason", "info"} from the source: what the destination needs."""
+        return self._v13(host, timeout).call(ctx, "check_can_live_migrate_source",
+                                             instance=instance)
+
+    def live_migration(self, ctx, host, instance, migration):
+        self._v13(host).cast(ctx, "live_migration", instance=instance, migration=migration)
+
+    def pre_live_migration(self, ctx, host, instance, migration, timeout=120):
+        """{"ok", "reason", "info"}: the destination made ready (disks, files)."""
+        return self._v13(host, timeout).call(ctx, "pre_live_migration", instance=instance,
+                                             migration=migration)
+
+    def post_live_migration_at_destination(self, ctx, host, instance, migration,
+                                           timeout=60):
+        return self._v13(host, timeout).call(ctx, "post_live_migration_at_destination",
+                                             instance=instance, migration=migration)
+
+    def rollback_live_migration_at_destination(self, ctx, host, instance, migration):
+        self._v13(host).cast(ctx, "rollback_live_migration_at_destination",
+                             instance=instance, migration=migration)
+
+    def live_migration_abort(self, ctx, host, migration_uuid):
+        self._v13(host).cast(ctx, "live_migration_abort", migration_uuid=migration_uuid)
+
+    def live_migration_force_complete(self, ctx, host, migration_uuid):
+        self._v13(host).cast(ctx, "live_migration_force_complete",
+                             migration_uuid=migration_uuid)

@@ -13,6 +13,7 @@ from vmctl.conductor import rpcapi
 from vmctl.conductor.tasks import build
 from vmctl.conductor.tasks import delete
 from vmctl.conductor.tasks import heal
+from vmctl.conductor.tasks import live_migrate
 from vmctl.conductor.tasks import power
 from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import instances as db_instances
@@ -34,6 +35,7 @@ class ConductorManager(manager.Manager):
         self.builds = build.BuildTask(deps)
         self.power = power.PowerTask(deps)
         self.deletes = delete.DeleteTask(deps)
+        self.live_migrations = live_migrate.LiveMigrateTask(deps)
         self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
                                     _service_context)
 
@@ -54,6 +56,22 @@ class ConductorManager(manager.Manager):
 
     def delete_instance(self, ctxt, instance_uuid):
         self.deletes.start(ctxt, instance_uuid)
+
+    def live_migrate_instance(self, ctxt, instance_uuid, migration_uuid, host,
+                              block_migration):
+        self.live_migrations.start(ctxt, instance_uuid, migration_uuid, host, block_migration)
+
+    def live_migration_abort(self, ctxt, instance_uuid, migration_uuid):
+        self.live_migrations.abort(ctxt, migration_uuid)
+
+    def live_migration_force_complete(self, ctxt, instance_uuid, migration_uuid):
+        self.live_migrations.force_complete(ctxt, migration_uuid)
+
+    def migration_update(self, ctxt, migration_uuid, status, progress, event):
+        return self.live_migrations.update(ctxt, migration_uuid, status, progress, event)
+
+    def live_migration_finished(self, ctxt, migration_uuid, outcome, reason):
+        self.live_migrations.finish(ctxt, migration_uuid, outcome, reason)
 
     def get_console_output(self, ctxt, instance_uuid, length):
         with self.db.reader() as session:

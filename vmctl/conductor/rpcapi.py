@@ -9,11 +9,14 @@ API version history:
           terminate_result, instances_on_host
     1.1 - get_console_output
     1.2 - power_state_changed
+    1.3 - live migration: live_migrate_instance, live_migration_abort,
+          live_migration_force_complete (from the API); migration_update,
+          live_migration_finished (from computes)
 """
 
 from vmctl import rpc
 
-VERSION = "1.2"
+VERSION = "1.3"
 
 
 class ConductorAPI:
@@ -37,6 +40,21 @@ class ConductorAPI:
         """{"output": text} or {"error": why}."""
         return self.client.prepare(version="1.1").call(
             ctx, "get_console_output", instance_uuid=instance_uuid, length=length)
+
+    def live_migrate_instance(self, ctx, instance_uuid, migration_uuid, host, block_migration):
+        self.client.prepare(version="1.3").cast(
+            ctx, "live_migrate_instance", instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid, host=host, block_migration=block_migration)
+
+    def live_migration_abort(self, ctx, instance_uuid, migration_uuid):
+        self.client.prepare(version="1.3").cast(ctx, "live_migration_abort",
+                                                instance_uuid=instance_uuid,
+                                                migration_uuid=migration_uuid)
+
+    def live_migration_force_complete(self, ctx, instance_uuid, migration_uuid):
+        self.client.prepare(version="1.3").cast(ctx, "live_migration_force_complete",
+                                                instance_uuid=instance_uuid,
+                                                migration_uuid=migration_uuid)
 
     # --- reported by compute agents ---------------------------------------
     def service_heartbeat(self, ctx, host, binary, topic):
@@ -72,6 +90,23 @@ class ConductorAPI:
         self.client.prepare(version="1.2").cast(ctx, "power_state_changed",
                                                 instance_uuid=instance_uuid, host=host,
                                                 power_state=power_state)
+
+    def migration_update(self, ctx, migration_uuid, status=None, progress=None,
+                         event=None):
+        """Move a migration's status (compare-and-swap along its table) and/or
+        save its progress and record an instance action event. Returns
+        whether the status moved (always True without a status)."""
+        return self.client.prepare(version="1.3").call(
+            ctx, "migration_update", migration_uuid=migration_uuid, status=status,
+            progress=progress, event=event)
+
+    def live_migration_finished(self, ctx, migration_uuid, outcome, reason=None):
+        """The source reports how the migration ended: completed (the guest
+        runs on the destination), or failed/cancelled/error (it runs on the
+        source, restored)."""
+        self.client.prepare(version="1.3").cast(
+            ctx, "live_migration_finished", migration_uuid=migration_uuid,
+            outcome=outcome, reason=reason)
 
     def instances_on_host(self, ctx, host, timeout=None):
         return self.client.prepare(timeout=timeout).call(ctx, "instances_on_host", host=host)

@@ -13,9 +13,11 @@ from vmctl.conf import default
 from vmctl.conf import fake
 from vmctl.conf import image
 from vmctl.conf import libvirt
+from vmctl.conf import migration
 from vmctl.conf import scheduler
 
-AREAS = (default, database, api, conductor, scheduler, compute, fake, libvirt, image)
+AREAS = (default, database, api, conductor, scheduler, compute, fake, libvirt, image,
+         migration)
 
 
 def register_all(conf):

@@ -56,6 +56,22 @@ OPTS = [
         "image_cache_unused_seconds.",
     ),
     cfg.IntOpt(
+        "max_concurrent_live_migrations",
+        default=1,
+        min=1,
+        mutable=True,
+        help="Outgoing live migrations this host runs at once; more wait in "
+        "status 'queued' (and can be aborted while they wait).",
+    ),
+    cfg.IntOpt(
+        "max_incoming_live_migrations",
+        default=2,
+        min=1,
+        help="Incoming live migrations this host accepts at once: the "
+        "destination pre-check refuses more, and the conductor tries "
+        "another destination.",
+    ),
+    cfg.IntOpt(
         "worker_threads",
         default=16,
         min=1,

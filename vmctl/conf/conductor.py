@@ -11,6 +11,13 @@ OPTS = [
         help="Message bus topic the conductors listen on.",
     ),
     cfg.IntOpt(
+        "live_migration_destination_attempts",
+        default=3,
+        min=1,
+        help="Destinations tried for one live migration when their "
+        "pre-checks fail (a named destination is tried once).",
+    ),
+    cfg.IntOpt(
         "stalled_task_seconds",
         default=120,
         min=5,

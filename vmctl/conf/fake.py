@@ -18,6 +18,26 @@ OPTS = [
         min=0,
         help="Seconds a spawn takes, to simulate a slow hypervisor.",
     ),
+    cfg.IntOpt(
+        "migration_bandwidth_mib",
+        default=1000,
+        min=1,
+        help="MiB/s the modelled migration link carries (unless the "
+        "migration policy sets a bandwidth limit).",
+    ),
+    cfg.FloatOpt(
+        "migration_time_scale",
+        default=20.0,
+        min=0.01,
+        help="How much faster than the wall clock modelled migrations run "
+        "(1 = real time).",
+    ),
+    cfg.BoolOpt(
+        "shared_storage",
+        default=False,
+        help="Computes report shared instance storage: live migrations "
+        "with block_migration=auto copy no disk.",
+    ),
     cfg.BoolOpt(
         "fail_builds",
         default=False,

@@ -101,3 +101,12 @@ def usage_by_node(session):
                   sa.func.sum(CLAIM.memory_mb), sa.func.sum(CLAIM.disk_gb))
         .group_by(CLAIM.compute_node_id))
     return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
+
+
+def move_consumer(db, from_uuid, to_uuid):
+    """Hand every claim of one consumer to another (a finished move: the
+    migration's claim on the destination becomes the instance's)."""
+    with db.transaction() as session:
+        session.execute(sa.update(CLAIM).where(CLAIM.consumer_uuid == from_uuid)
+                        .values(consumer_uuid=to_uuid)
+                        .execution_options(synchronize_session=False))

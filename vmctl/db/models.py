@@ -210,6 +210,7 @@ class Migration(TimestampMixin, Base):
     user_id: Mapped[str | None] = mapped_column(String(255))
     project_id: Mapped[str | None] = mapped_column(String(255))
     completed_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
+    block_migration: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ResourceClaim(Base):

@@ -8,3 +8,4 @@ Only what travels between daemons is here; API-only data stays plain.
 def register_all():
     from vmctl.objects import flavor  # noqa: F401
     from vmctl.objects import instance  # noqa: F401
+    from vmctl.objects import migration  # noqa: F401

@@ -14,12 +14,13 @@ from vmctl.policies import flavors
 from vmctl.policies import hypervisors
 from vmctl.policies import images
 from vmctl.policies import instance_actions
+from vmctl.policies import migrations
 from vmctl.policies import server_actions
 from vmctl.policies import servers
 from vmctl.policies import services
 
 MODULES = (base, flavors, servers, server_actions, instance_actions, services,
-           hypervisors, images)
+           hypervisors, images, migrations)
 
 
 def list_rules():

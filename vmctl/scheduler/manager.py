@@ -38,15 +38,17 @@ class SchedulerManager(manager.Manager):
         db_services.heartbeat_or_register(self.db, self.conf.host, "vmctl-scheduler",
                                           self.conf.scheduler.topic, version.VERSION)
 
-    def select_destinations(self, ctxt, spec, consumers, exclude_hosts):
+    def select_destinations(self, ctxt, spec, consumers, exclude_hosts, force_hosts=()):
         results = []
         with self.host_states.lock:
             for consumer in consumers:
-                results.append(self._place_one(ctxt, spec, consumer, exclude_hosts))
+                results.append(self._place_one(ctxt, spec, consumer, exclude_hosts,
+                                               force_hosts))
         return results
 
-    def _place_one(self, ctxt, spec, consumer, exclude_hosts):
-        states = [s for s in self.host_states.get() if s.host not in exclude_hosts]
+    def _place_one(self, ctxt, spec, consumer, exclude_hosts, force_hosts):
+        states = [s for s in self.host_states.get() if s.host not in exclude_hosts
+                  and (not force_hosts or s.host in force_hosts)]
         passing, rejected = filters.filter_hosts(states, spec, self.conf.scheduler.enabled_filters)
         for state in weights.order_hosts(self.conf, passing):
             try:

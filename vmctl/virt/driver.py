@@ -75,6 +75,34 @@ class ComputeDriver(abc.ABC):
         """The last ``length`` lines (all if None) of the guest's console."""
         raise VirtError("this driver keeps no console log")
 
+    # --- live migration (drivers that support it override these) -----------
+    def migration_source_info(self, instance):
+        """What a destination needs to judge compatibility (hypervisor type
+        and version, CPU, storage identity)."""
+        raise VirtError("this driver cannot live-migrate")
+
+    def check_migration_destination(self, instance, block_migration, source_info):
+        """(ok, reason, shared_storage) for receiving ``instance`` here."""
+        return False, "this driver cannot live-migrate", False
+
+    def pre_live_migration(self, instance, migration, source_info):
+        """Make the destination ready (disks, images, files); returns what
+        the source needs to start the job (e.g. URIs)."""
+        raise VirtError("this driver cannot live-migrate")
+
+    def live_migration_start(self, instance, migration, dest_info, policy):
+        """Start the hypervisor job; returns its handle (see the monitor)."""
+        raise VirtError("this driver cannot live-migrate")
+
+    def post_live_migration_at_source(self, instance):
+        """The guest runs on the destination: remove what is left here."""
+
+    def post_live_migration_at_destination(self, instance, migration):
+        """The guest runs here now: make it this host's for good."""
+
+    def rollback_live_migration_at_destination(self, instance, migration):
+        """The migration failed: remove what pre_live_migration made."""
+
     @abc.abstractmethod
     def get_available_resource(self):
         """Inventory: vcpus, memory_mb, local_gb, hypervisor_type/version, host_ip."""

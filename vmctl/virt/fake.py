@@ -133,6 +133,48 @@ class FakeDriver(driver.ComputeDriver):
             lines = lines[-length:] if length else []
         return "".join(line + "\n" for line in lines)
 
+    # --- live migration -------------------------------------------------------
+    def migration_source_info(self, instance):
+        return {"hypervisor_type": "fake", "hypervisor_version": 1000,
+                "cpu_model": "fake-cpu", "host": self._host,
+                "shared_storage": self.conf.fake.shared_storage}
+
+    def check_migration_destination(self, instance, block_migration, source_info):
+        if source_info.get("hypervisor_type") != "fake":
+            return False, "hypervisor type %s differs from fake" % source_info.get(
+                "hypervisor_type"), False
+        if source_info.get("hypervisor_version", 0) > 1000:
+            return False, "the source's hypervisor is newer than this one", False
+        shared = self.conf.fake.shared_storage and source_info.get("shared_storage")
+        if block_migration is False and not shared:
+            return False, ("source and destination do not share instance storage: "
+                           "block migration is required"), False
+        return True, None, bool(shared)
+
+    def pre_live_migration(self, instance, migration, source_info):
+        return {"uri": "fake://%s" % self._host}
+
+    def live_migration_start(self, instance, migration, dest_info, policy):
+        from vmctl.virt import fake_live_migration
+
+        with self._lock:
+            if instance.uuid not in self._guests:
+                raise driver.VirtError("instance %s is not on hypervisor %s"
+                                       % (instance.uuid, self._host))
+        return fake_live_migration.start_job(self.conf, instance, policy,
+                                             migration.block_migration)
+
+    def post_live_migration_at_source(self, instance):
+        self.destroy(instance)
+
+    def post_live_migration_at_destination(self, instance, migration):
+        with self._lock:
+            self._guests[instance.uuid] = {
+                "power_state": states.POWER_PAUSED if instance.vm_state == states.PAUSED
+                else states.RUNNING,
+                "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus}
+            self._save()
+
     def get_available_resource(self):
         fake = self.conf.fake
         return {"vcpus": fake.vcpus, "memory_mb": fake.memory_mb,

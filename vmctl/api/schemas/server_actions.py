@@ -32,6 +32,7 @@ ACTIONS = {
     "suspend": _no_args,
     "resume": _no_args,
     "os-getConsoleOutput": console_output,
+    "os-migrateLive": {},  # validated per microversion: schemas/migrations.py
 }
 
 

@@ -336,8 +336,8 @@ class LibvirtDriver(driver.ComputeDriver):
         except disk.DiskError as exc:
             raise driver.VirtError("image %s is unusable: %s" % (image_id, exc)) from exc
         except _image_error_class() as exc:
-            raise driver.VirtError("image %s could not be downloaded: %s"
-                                   % (image_id, exc)) from exc
+            # Its message names the image already; faults keep 255 characters.
+            raise driver.VirtError("download failed: %s" % exc) from exc
 
     # --- destroy -----------------------------------------------------------------
     def destroy(self, instance):

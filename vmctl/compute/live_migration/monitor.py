@@ -1,0 +1,113 @@
+"""The migration monitor: poll the hypervisor job, apply the policy.
+
+One Monitor watches one running live migration on the source host. Every
+``poll_interval`` seconds it reads the job statistics, asks the convergence
+policy (``policies.decide``) what to do, applies the actions to the job and
+reports each decision (an instance action event) and, at most every
+``progress_interval`` seconds, the progress. Operator requests (abort,
+force-complete) are taken between polls. Any failure of the monitor itself
+aborts the job: a migration is never left running unwatched.
+
+``job`` is the driver's handle of the hypervisor job, with the interface of
+``vmctl.virt.fake_migration.FakeMigration`` that ``simulate.apply`` uses
+(``set_max_downtime``, ``start_postcopy``, ``throttle``, ``pause``,
+``abort``) plus ``stats()``, ``status`` (running | completed | cancelled |
+failed), ``reason`` and ``unpause()``.
+"""
+
+import logging
+import threading
+import time
+
+from vmctl.compute.live_migration import actions as act
+from vmctl.compute.live_migration import policies
+from vmctl.compute.live_migration import simulate
+
+LOG = logging.getLogger(__name__)
+
+
+class Monitor:
+    def __init__(self, policy, facts, job, on_action, on_progress,
+                 poll_interval=0.5, progress_interval=5.0, clock=time.monotonic):
+        self.policy = policy
+        self.facts = facts
+        self.job = job
+        self.on_action = on_action
+        self.on_progress = on_progress
+        self.poll_interval = poll_interval
+        self.progress_interval = progress_interval
+        self.clock = clock
+        self._wake = threading.Event()
+        self._abort_reason = None
+        self._force = False
+        self.paused_guest = False
+        self.postcopy = False
+
+    # --- operator requests (any thread) ---------------------------------------
+    def request_abort(self, reason="aborted by the operator"):
+        """False once in post-copy: the guest already runs on the destination."""
+        if self.postcopy:
+            return False
+        self._abort_reason = reason
+        self._wake.set()
+        return True
+
+    def request_force_complete(self):
+        self._force = True
+        self._wake.set()
+
+    # --- the loop -------------------------------------------------------------------
+    def run(self):
+        """Watch until the job ends; (status, reason)."""
+        try:
+            self._loop()
+        except Exception as exc:  # never leave a job unwatched
+            LOG.exception("Migration monitor failed; aborting the job")
+            self._abort_quietly()
+            return "error", "the migration monitor failed: %s" % exc
+        if self.paused_guest and self.job.status != "completed":
+            self.job.unpause()  # force-complete paused it; it stays on the source
+        return self.job.status, getattr(self.job, "reason", None) or self._abort_reason
+
+    def _loop(self):
+        state = policies.start(self.policy, self.facts)
+        started = self.clock()
+        saved_at = None
+        while self.job.status == "running":
+            stats = self.job.stats()
+            now = self.clock() - started
+            if self._abort_reason and not self.postcopy:
+                self.job.abort()
+                continue
+            found = []
+            if self._force:
+                self._force = False
+                state, found = policies.on_force_complete(self.policy, state)
+            state, more = policies.decide(self.policy, state, stats, now)
+            for action in found + more:
+                self._apply(action, stats)
+            if saved_at is None or now - saved_at >= self.progress_interval:
+                self.on_progress(stats)
+                saved_at = now
+            self._wake.wait(self.poll_interval)
+            self._wake.clear()
+        self.on_progress(self.job.stats())
+
+    def _apply(self, action, stats):
+        if isinstance(action, act.StartPostCopy) and self.paused_guest:
+            return  # a paused guest is never migrated in post-copy
+        simulate.apply(self.job, action)
+        if isinstance(action, act.StartPostCopy):
+            self.postcopy = True
+        elif isinstance(action, act.ForceComplete):
+            self.paused_guest = True
+        elif isinstance(action, act.Abort):
+            self._abort_reason = action.reason
+        self.on_action(action, stats)
+
+    def _abort_quietly(self):
+        try:
+            if self.job.status == "running" and not self.postcopy:
+                self.job.abort()
+        except Exception:
+            LOG.exception("Could not abort the migration job")

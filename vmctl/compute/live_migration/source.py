@@ -1,0 +1,148 @@
+"""The source compute's side of one live migration, start to end.
+
+  queued     wait for an outgoing slot ([compute] max_concurrent_live_migrations);
+             an abort while waiting cancels it
+  preparing  the destination makes itself ready (pre_live_migration)
+  running    the hypervisor job runs under the monitor and its policy
+             (post-copy is reported as 'running (post-copy)')
+  end        completed: the destination takes the guest over, the source
+             cleans up; otherwise the destination is rolled back and the
+             guest keeps running on the source exactly as before
+Each status change is a compare-and-swap through the conductor; losing one
+(the conductor already ended the migration) stops the flow and rolls back.
+"""
+
+import logging
+import threading
+
+from vmctl import migration_states as ms
+from vmctl.compute.live_migration import config as policy_config
+from vmctl.compute.live_migration import monitor as monitor_mod
+from vmctl.compute.live_migration import policies
+from vmctl.virt import driver as virt_driver
+
+LOG = logging.getLogger(__name__)
+
+POLICY_EVENT = "live_migration_policy"
+
+
+class SourceRun:
+    def __init__(self, ctx, instance, migration, deps, outgoing):
+        self.ctx = ctx
+        self.instance = instance
+        self.migration = migration
+        self.conf = deps.conf
+        self.driver = deps.driver
+        self.conductor = deps.conductor
+        self.compute = deps.compute
+        self.outgoing = outgoing
+        self.monitor = None
+        self._abort = threading.Event()
+
+    # --- requests from the operator, through the conductor -----------------
+    def request_abort(self):
+        self._abort.set()
+        if self.monitor is not None:
+            self.monitor.request_abort()
+
+    def request_force_complete(self):
+        if self.monitor is not None:
+            self.monitor.request_force_complete()
+
+    # --- the flow ---------------------------------------------------------------
+    def run(self):
+        try:
+            status, reason = self._run()
+        except Exception as exc:
+            LOG.exception("Live migration %s failed", self.migration.uuid)
+            status, reason = ms.ERROR, "unexpected failure on the source: %s" % exc
+        self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, reason)
+
+    def _run(self):
+        if not self._wait_for_slot():
+            return ms.CANCELLED, "aborted while queued"
+        try:
+            return self._run_in_slot()
+        finally:
+            self.outgoing.release()
+
+    def _wait_for_slot(self):
+        while not self.outgoing.acquire(timeout=0.5):
+            if self._abort.is_set():
+                return False
+        if self._abort.is_set():
+            self.outgoing.release()
+            return False
+        return True
+
+    def _run_in_slot(self):
+        if not self._move(ms.PREPARING):
+            return ms.CANCELLED, "the migration was ended while it was queued"
+        ready = self.compute.pre_live_migration(self.ctx, self.migration.dest_compute,
+                                                self.instance, self.migration)
+        if not ready.get("ok"):
+            return ms.FAILED, "the destination could not prepare: %s" % ready.get("reason")
+        if self._abort.is_set() or not self._move(ms.RUNNING):
+            self._rollback_destination()
+            return ms.CANCELLED, "aborted while preparing"
+        status, reason = self._migrate(ready.get("info", {}))
+        if status == "completed":
+            self._complete()
+            return ms.COMPLETED, None
+        self._rollback_destination()
+        return (ms.CANCELLED if status == "cancelled" else ms.FAILED), reason
+
+    def _migrate(self, dest_info):
+        policy = policy_config.resolve(self.conf.migration,
+                                       self.instance.flavor.extra_specs)
+        try:
+            job = self.driver.live_migration_start(self.instance, self.migration,
+                                                   dest_info, policy)
+        except virt_driver.VirtError as exc:
+            return "failed", str(exc)
+        facts = policies.MigrationFacts(
+            memory_bytes=self.instance.flavor.memory_mb * 1024 * 1024,
+            disk_bytes=job.disk_sizes() if self.migration.block_migration else (),
+            guest_paused=self.instance.vm_state == "paused")
+        self.monitor = monitor_mod.Monitor(
+            policy, facts, job, self._on_action, self._on_progress,
+            poll_interval=self.conf.migration.poll_interval,
+            progress_interval=self.conf.migration.progress_save_interval)
+        if self._abort.is_set():
+            self.monitor.request_abort()
+        return self.monitor.run()
+
+    def _complete(self):
+        self.compute.post_live_migration_at_destination(
+            self.ctx, self.migration.dest_compute, self.instance, self.migration)
+        self.driver.post_live_migration_at_source(self.instance)
+
+    def _rollback_destination(self):
+        self.compute.rollback_live_migration_at_destination(
+            self.ctx, self.migration.dest_compute, self.instance, self.migration)
+
+    # --- reports --------------------------------------------------------------------
+    def _move(self, status):
+        return self.conductor.migration_update(self.ctx, self.migration.uuid, status=status)
+
+    def _on_action(self, action, stats):
+        status = ms.POSTCOPY if action.kind == "start_postcopy" else None
+        self.conductor.migration_update(
+            self.ctx, self.migration.uuid, status=status, progress=_progress(stats),
+            event={"event": POLICY_EVENT, "result": "Success", "host": self.conf.host,
+                   "details": _describe(action)})
+
+    def _on_progress(self, stats):
+        self.conductor.migration_update(self.ctx, self.migration.uuid,
+                                        progress=_progress(stats))
+
+
+def _progress(stats):
+    return {"memory_total": stats.memory_total, "memory_processed": stats.memory_processed,
+            "memory_remaining": stats.memory_remaining, "disk_total": stats.disk_total,
+            "disk_processed": stats.disk_processed, "disk_remaining": stats.disk_remaining}
+
+
+def _describe(action):
+    figures = ", ".join("%s=%s" % kv for kv in sorted(action.figures.items()))
+    return "%s%s" % (action, " [%s]" % figures if figures else "")

@@ -1,0 +1,209 @@
+"""Live migration, the conductor's part: choose and check a destination,
+hand the migration to the source compute, and settle how it ended.
+
+  accepted  -> a destination is picked by the scheduler (source excluded,
+               a named host still filtered) and claimed for the migration;
+               both computes pre-check (hypervisor, CPU, storage, limits);
+               a failed pre-check releases the claim and tries the next
+               host, up to [conductor] live_migration_destination_attempts
+  queued    -> cast to the source compute, which runs the rest (its queue,
+               pre_live_migration on the destination, the hypervisor job
+               and its monitor) and reports back here
+  completed -> the instance now lives on the destination: host/node
+               switched, the source claim released, the migration's
+               destination claim becomes the instance's
+  failed / cancelled / error -> the instance stays on the source; the
+               destination claim is released
+
+Every status change is a compare-and-swap along
+migration_states.LIVE_TRANSITIONS; the instance's task_state goes back to
+None on every end, and the instance action records every step.
+"""
+
+import logging
+
+import oslo_messaging as messaging
+
+from vmctl import migration_states as ms
+from vmctl import states
+from vmctl.conductor.tasks import build
+from vmctl.db import actions as db_actions
+from vmctl.db import claims as db_claims
+from vmctl.db import instances as db_instances
+from vmctl.db import migration_records as db_migrations
+from vmctl.db import services as db_services
+from vmctl.objects import instance as instance_obj
+from vmctl.objects import migration as migration_obj
+
+LOG = logging.getLogger(__name__)
+
+EVENT = "conductor_live_migrate_instance"
+EVENT_COMPUTE = "compute_live_migration"
+
+
+def to_object(row):
+    return migration_obj.Migration.from_values(row)
+
+
+class LiveMigrateTask:
+    def __init__(self, deps):
+        self.db = deps.db
+        self.conf = deps.conf
+        self.scheduler = deps.scheduler
+        self.compute = deps.compute
+
+    # --- accepted -> queued -------------------------------------------------
+    def start(self, ctx, instance_uuid, migration_uuid, host, block_migration):
+        with self.db.transaction() as session:
+            row = db_instances.find(session, instance_uuid)
+            migration = db_migrations.find(session, migration_uuid)
+            if row is None or migration is None or migration.status != ms.ACCEPTED:
+                return
+            db_actions.event_start(session, instance_uuid, ctx.request_id, EVENT)
+            source_up = self._is_up(session, row.host)
+            inst = instance_obj.Instance.from_db(row)
+        if not source_up:
+            self.finish(ctx, migration_uuid, ms.FAILED,
+                        "The source compute %s is down." % row.host, event=EVENT)
+            return
+        dest, why = self._pick_destination(ctx, row, inst, migration_uuid, host,
+                                           block_migration)
+        if dest is None:
+            self.finish(ctx, migration_uuid, ms.FAILED, why, event=EVENT)
+            return
+        self._hand_to_source(ctx, row, inst, migration_uuid, dest)
+
+    def _is_up(self, session, host):
+        found = db_services.list_all(session, binary="vmctl-compute", host=host)
+        return bool(found) and db_services.is_up(found[0], self.conf.service_down_time)
+
+    def _pick_destination(self, ctx, row, inst, migration_uuid, host, block_migration):
+        """(destination dict, None) or (None, why)."""
+        tried, reasons = [row.host], []
+        consumer = [{"consumer_uuid": migration_uuid, "instance_uuid": row.uuid}]
+        source_info = self._source_info(ctx, row, inst)
+        if source_info.get("ok") is False:
+            return None, "The source cannot live-migrate: %s" % source_info["reason"]
+        for _attempt in range(self.conf.conductor.live_migration_destination_attempts):
+            try:
+                placed = self.scheduler.select_destinations(
+                    ctx, build.spec_for(row), consumer, exclude_hosts=tried,
+                    force_hosts=[host] if host else None)[0]
+            except messaging.MessagingException as exc:
+                return None, "The scheduler failed: %s" % type(exc).__name__
+            if placed.get("host") is None:
+                reasons.append("No valid host was found. %s" % placed.get("reason", ""))
+                break
+            checked = self._check_destination(ctx, placed, inst, block_migration,
+                                              source_info.get("info", {}))
+            if checked.get("ok"):
+                placed["block_migration"] = _resolve_block(block_migration, checked)
+                return placed, None
+            db_claims.release(self.db, migration_uuid, node_id=placed["node_id"])
+            tried.append(placed["host"])
+            reasons.append("%s: %s" % (placed["host"], checked.get("reason")))
+            if host:
+                break
+        return None, "No destination passed the pre-checks (%s)." % "; ".join(reasons)
+
+    def _source_info(self, ctx, row, inst):
+        try:
+            return self.compute.check_can_live_migrate_source(ctx, row.host, inst)
+        except messaging.MessagingException as exc:
+            return {"ok": False, "reason": "%s did not answer (%s)" % (
+                row.host, type(exc).__name__)}
+
+    def _check_destination(self, ctx, placed, inst, block_migration, source_info):
+        try:
+            return self.compute.check_can_live_migrate_destination(
+                ctx, placed["host"], inst, block_migration, source_info)
+        except messaging.MessagingException as exc:
+            return {"ok": False, "reason": "did not answer (%s)" % type(exc).__name__}
+
+    def _hand_to_source(self, ctx, row, inst, migration_uuid, dest):
+        with self.db.transaction() as session:
+            moved = db_migrations.move(session, migration_uuid, ms.QUEUED, {
+                "dest_compute": dest["host"], "dest_node": dest["node"],
+                "block_migration": dest["block_migration"]}, expected=[ms.ACCEPTED])
+            if moved:
+                db_actions.event_finish(session, row.uuid, ctx.request_id, EVENT, "Success",
+                                        details="destination %s" % dest["host"])
+                migration = to_object(db_migrations.find(session, migration_uuid))
+        if not moved:  # aborted while we looked for a destination
+            db_claims.release(self.db, migration_uuid)
+            return
+        self.compute.live_migration(ctx, row.host, inst, migration)
+
+    # --- reports from the source -----------------------------------------------
+    def update(self, ctx, migration_uuid, status, progress, event):
+        with self.db.transaction() as session:
+            migration = db_migrations.find(session, migration_uuid)
+            if migration is None:
+                return False
+            moved = True
+            if status is not None:
+                moved = db_migrations.move(session, migration_uuid, status)
+            if progress:
+                db_migrations.update_progress(session, migration_uuid, progress)
+            if event:
+                db_actions.event_finish(session, migration.instance_uuid, ctx.request_id,
+                                        event["event"], event.get("result", "Success"),
+                                        host=event.get("host"), details=event.get("details"),
+                                        start_time=event.get("start_time"))
+        return moved
+
+    def finish(self, ctx, migration_uuid, outcome, reason=None, event=EVENT_COMPUTE):
+        """Settle the end of a migration: records, instance, claims."""
+        with self.db.transaction() as session:
+            migration = db_migrations.find(session, migration_uuid)
+            if migration is None or not db_migrations.move(session, migration_uuid, outcome):
+                return
+            self._settle_instance(session, migration, outcome)
+            db_actions.event_finish(session, migration.instance_uuid, ctx.request_id, event,
+                                    "Success" if outcome == ms.COMPLETED else "Error",
+                                    host=migration.source_compute, details=reason)
+            db_actions.finish_action(session, migration.instance_uuid, ctx.request_id)
+        if outcome == ms.COMPLETED:
+            db_claims.release(self.db, migration.instance_uuid)
+            db_claims.move_consumer(self.db, migration_uuid, migration.instance_uuid)
+        else:
+            db_claims.release(self.db, migration_uuid)
+        LOG.info("Live migration %s of %s: %s%s", migration_uuid, migration.instance_uuid,
+                 outcome, " (%s)" % reason if reason else "")
+
+    def _settle_instance(self, session, migration, outcome):
+        values = {"task_state": None}
+        if outcome == ms.COMPLETED:
+            values.update(host=migration.dest_compute, node=migration.dest_node)
+        if not db_instances.compare_and_swap(session, migration.instance_uuid, values,
+                                             expected_task_state=states.MIGRATING,
+                                             expected_host=migration.source_compute):
+            LOG.warning("Instance %s was not migrating from %s when its migration %s "
+                        "ended", migration.instance_uuid, migration.source_compute,
+                        migration.uuid)
+
+    # --- operator requests ---------------------------------------------------------
+    def abort(self, ctx, migration_uuid):
+        with self.db.reader() as session:
+            migration = db_migrations.find(session, migration_uuid)
+        if migration is None or migration.status not in ms.ABORTABLE:
+            return
+        if migration.status == ms.ACCEPTED:
+            self.finish(ctx, migration_uuid, ms.CANCELLED, "Aborted by the operator.",
+                        event=EVENT)
+            return
+        self.compute.live_migration_abort(ctx, migration.source_compute, migration_uuid)
+
+    def force_complete(self, ctx, migration_uuid):
+        with self.db.reader() as session:
+            migration = db_migrations.find(session, migration_uuid)
+        if migration is not None and migration.status in ms.IN_PROGRESS:
+            self.compute.live_migration_force_complete(ctx, migration.source_compute,
+                                                       migration_uuid)
+
+
+def _resolve_block(requested, checked):
+    if requested == "auto":
+        return not checked.get("shared_storage", False)
+    return bool(requested)
+

@@ -1,0 +1,105 @@
+"""Migration records: creation, compare-and-swap status moves, progress."""
+
+import sqlalchemy as sa
+
+from vmctl import exception
+from vmctl import migration_states as ms
+from vmctl.db import models
+
+MIGRATION = models.Migration
+
+
+class MigrationNotFound(exception.NotFound):
+    msg_fmt = "Migration %(migration_id)s could not be found."
+
+
+def create(session, values):
+    row = MIGRATION(**values)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def get(session, migration_id, instance_uuid=None):
+    """By integer id or uuid (optionally of one instance)."""
+    query = sa.select(MIGRATION)
+    if str(migration_id).isdigit():
+        query = query.filter_by(id=int(migration_id))
+    else:
+        query = query.filter_by(uuid=str(migration_id))
+    if instance_uuid is not None:
+        query = query.filter_by(instance_uuid=instance_uuid)
+    row = session.scalars(query).first()
+    if row is None:
+        raise MigrationNotFound(migration_id=migration_id)
+    return row
+
+
+def find(session, uuid):
+    return session.scalars(sa.select(MIGRATION).filter_by(uuid=uuid)).first()
+
+
+def move(session, uuid, new_status, values=None, expected=None):
+    """Compare-and-swap the status along the table; True if it moved.
+
+    ``expected``: the statuses allowed now (default: every status the table
+    lets reach ``new_status``).
+    """
+    row = find(session, uuid)
+    if row is None:
+        return False
+    allowed = expected if expected is not None else ms.sources_of(row.migration_type, new_status)
+    allowed = [s for s in allowed if new_status in ms.TRANSITIONS[row.migration_type].get(s, ())]
+    values = dict(values or {}, status=new_status, updated_at=models.utcnow())
+    if new_status in ms.TERMINAL:
+        values["completed_at"] = values["updated_at"]
+    result = session.execute(sa.update(MIGRATION)
+                             .where(MIGRATION.uuid == uuid, MIGRATION.status.in_(allowed))
+                             .values(**values).execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def update_progress(session, uuid, values):
+    """Progress figures of a running migration (never its status)."""
+    session.execute(sa.update(MIGRATION)
+                    .where(MIGRATION.uuid == uuid,
+                           MIGRATION.status.in_(list(ms.IN_PROGRESS)))
+                    .values(updated_at=models.utcnow(), **values)
+                    .execution_options(synchronize_session=False))
+
+
+def in_progress_for_instance(session, instance_uuid, migration_type=None):
+    query = (sa.select(MIGRATION)
+             .filter_by(instance_uuid=instance_uuid)
+             .where(MIGRATION.status.in_(list(ms.IN_PROGRESS)))
+             .order_by(MIGRATION.id))
+    if migration_type:
+        query = query.filter_by(migration_type=migration_type)
+    return list(session.scalars(query))
+
+
+def list_filtered(session, instance_uuid=None, status=None, migration_type=None,
+                  host=None, source_compute=None, changes_since=None,
+                  limit=None, marker=None):
+    """Newest first; ``marker`` is a migration uuid."""
+    query = sa.select(MIGRATION)
+    for column, value in (("instance_uuid", instance_uuid), ("status", status),
+                          ("migration_type", migration_type),
+                          ("source_compute", source_compute)):
+        if value:
+            query = query.where(getattr(MIGRATION, column) == value)
+    if host:
+        query = query.where(sa.or_(MIGRATION.source_compute == host,
+                                   MIGRATION.dest_compute == host))
+    if changes_since is not None:
+        query = query.where(sa.func.coalesce(MIGRATION.updated_at,
+                                             MIGRATION.created_at) >= changes_since)
+    if marker:
+        mrow = find(session, marker)
+        if mrow is None:
+            raise exception.Invalid(reason="marker [%s] not found" % marker)
+        query = query.where(MIGRATION.id < mrow.id)
+    query = query.order_by(MIGRATION.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
