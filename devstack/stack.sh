@@ -1,14 +1,24 @@
 #!/usr/bin/env bash
 # devstack/stack.sh — bring up a complete vmctl cloud on this machine.
 #
-# One command, on a fresh Debian 12 machine (as root, or a user that may run
-# apt-get and rabbitmqctl): a virtualenv with vmctl installed, RabbitMQ with
-# a vhost of our own, a database, the four daemons (API, conductor,
-# scheduler, VMCTL_COMPUTES fake computes), three flavors, and one server
-# booted through the API. Everything it makes lives in devstack/data/
-# (git-ignored); devstack/unstack.sh stops it. Running it again first stops
-# what the previous run started (by its pid files), then starts afresh on
-# the same data. See devstack/README.md for every step and variable.
+# One command, on a fresh Debian 12 machine (as root): a virtualenv with
+# vmctl installed, RabbitMQ with a vhost of our own, a database, the
+# daemons (API with its image service, conductor, scheduler, one compute
+# agent per hypervisor host), flavors, and one server booted through the API.
+#
+# VMCTL_VIRT=libvirt (default): real hypervisors. Installs QEMU 10 and
+# libvirt (tools/kvm-lab/install-packages.sh), builds the tiny test guest
+# (guest/build.sh), brings up VMCTL_COMPUTES (2) libvirt hosts in their own
+# namespaces (tools/kvm-lab/hosts.sh), runs one libvirt compute per host,
+# uploads the guest through the image API and boots it until its heartbeat
+# shows on the serial console.
+# VMCTL_VIRT=fake: VMCTL_COMPUTES compute agents with the fake driver.
+#
+# Everything it makes lives in devstack/data/ (git-ignored);
+# devstack/unstack.sh stops it. Running it again first stops the vmctl
+# daemons of the previous run (by their pid files) — the lab hosts and their
+# guests keep running — then starts afresh on the same data. See
+# devstack/README.md for every step and variable.
 set -euo pipefail
 
 # --- Settings (each can be set in the environment) ---------------------------
@@ -20,21 +30,36 @@ VMCTL_DB=${VMCTL_DB:-sqlite}                      # sqlite | mysql | postgresql
 VMCTL_DB_NAME=${VMCTL_DB_NAME:-vmctl}
 VMCTL_DB_URL=${VMCTL_DB_URL:-}                    # overrides VMCTL_DB's URL
 VMCTL_API_PORT=${VMCTL_API_PORT:-8774}
+VMCTL_VIRT=${VMCTL_VIRT:-libvirt}                 # libvirt | fake
 VMCTL_COMPUTES=${VMCTL_COMPUTES:-2}
-VMCTL_VIRT=${VMCTL_VIRT:-fake}                    # only "fake" for now
 VMCTL_RABBIT_HOST=${VMCTL_RABBIT_HOST:-127.0.0.1}
 VMCTL_RABBIT_PORT=${VMCTL_RABBIT_PORT:-5672}
 VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
 VMCTL_WAIT_SECONDS=${VMCTL_WAIT_SECONDS:-90}
 VMCTL_BOOT_SERVER=${VMCTL_BOOT_SERVER:-demo}      # empty: boot nothing
-VMCTL_IMAGE=${VMCTL_IMAGE:-cirros}                # no image service yet: any id
+# libvirt only: the lab's namespaces are <prefix>-h1, <prefix>-h2 and its
+# addresses <net>.1, <net>.2 (distinct from the test lab's vmctl / 10.250.0).
+VMCTL_LAB_PREFIX=${VMCTL_LAB_PREFIX:-vmctl-ds}
+VMCTL_LAB_NET=${VMCTL_LAB_NET:-10.251.0}
+VMCTL_GUEST_CMDLINE=${VMCTL_GUEST_CMDLINE:-console=ttyS0 quiet vmctl.dirty_mib=16 vmctl.dirty_rate=2}
+if [ "$VMCTL_VIRT" = libvirt ]; then
+    VMCTL_FLAVOR=${VMCTL_FLAVOR:-m1.nano}
+    VMCTL_IMAGE=${VMCTL_IMAGE:-}                  # empty: the uploaded test guest
+else
+    VMCTL_FLAVOR=${VMCTL_FLAVOR:-m1.tiny}
+    VMCTL_IMAGE=${VMCTL_IMAGE:-cirros}            # the fake driver boots any id
+fi
 
 CONF=$VMCTL_DATA/vmctl.conf
 PIDS=$VMCTL_DATA/pids
 LOGS=$VMCTL_DATA/logs
+LAB=$VMCTL_DATA/lab          # tools/kvm-lab/hosts.sh DATADIR (bind-mounted parts: lab/hN/)
+GUEST=$VMCTL_DATA/guest      # guest/build.sh output
+HOSTS_DIR=$VMCTL_DATA/hosts  # per compute: instances/, _base/ (outside lab/hN/)
 API_URL=http://127.0.0.1:$VMCTL_API_PORT
+STARTED=$SECONDS
 
-log() { printf '\n==> %s\n' "$*" >&2; }
+log() { printf '\n==> [%ss] %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
 die() { printf 'stack.sh: %s\n' "$*" >&2; exit 1; }
 
 # wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND once a second.
@@ -60,19 +85,31 @@ apt_install() {
 # --- 0. Check the settings ---------------------------------------------------
 case $VMCTL_DB in sqlite|mysql|postgresql) ;; *)
     die "VMCTL_DB must be sqlite, mysql or postgresql (got '$VMCTL_DB')" ;; esac
-case $VMCTL_VIRT in fake) ;; *)
-    die "VMCTL_VIRT=$VMCTL_VIRT: only the fake virt driver exists for now" ;; esac
+case $VMCTL_VIRT in fake|libvirt) ;; *)
+    die "VMCTL_VIRT must be libvirt or fake (got '$VMCTL_VIRT')" ;; esac
 [[ $VMCTL_COMPUTES =~ ^[1-9][0-9]*$ ]] || die "VMCTL_COMPUTES must be a positive integer"
 [[ $VMCTL_API_PORT =~ ^[0-9]+$ ]] || die "VMCTL_API_PORT must be a port number"
 [[ $VMCTL_DB_NAME =~ ^[A-Za-z0-9_]+$ ]] || die "VMCTL_DB_NAME: letters, digits, _ only"
+[[ $VMCTL_LAB_PREFIX =~ ^[A-Za-z0-9-]+$ ]] || die "VMCTL_LAB_PREFIX: letters, digits, - only"
+[[ $VMCTL_LAB_NET =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "VMCTL_LAB_NET: three octets, e.g. 10.251.0"
+if [ "$VMCTL_VIRT" = libvirt ] && [ "$(id -u)" -ne 0 ]; then
+    die "VMCTL_VIRT=libvirt needs root (namespaces, libvirtd); VMCTL_VIRT=fake does not"
+fi
+# The database remembers which hosts ran which guests: a cloud made with one
+# virt driver cannot be restarted with the other.
+if [ -s "$VMCTL_DATA/virt" ] && [ "$(cat "$VMCTL_DATA/virt")" != "$VMCTL_VIRT" ]; then
+    die "devstack/data was made with VMCTL_VIRT=$(cat "$VMCTL_DATA/virt"); run devstack/unstack.sh --clean first to switch to $VMCTL_VIRT"
+fi
 mkdir -p "$VMCTL_DATA" "$PIDS" "$LOGS" "$VMCTL_DATA/state"
+printf '%s\n' "$VMCTL_VIRT" > "$VMCTL_DATA/virt"
 
 # --- 1. Stop what an earlier run started (idempotence) ----------------------
-# unstack.sh stops exactly the processes our pid files name; the vhost and
-# the data stay, so the cloud comes back with its servers.
+# unstack.sh stops exactly the processes our pid files name; the vhost, the
+# data, the lab hosts and their guests stay, so the cloud comes back with
+# its servers.
 if compgen -G "$PIDS/*.pid" >/dev/null; then
     log "stopping the daemons of an earlier run"
-    VMCTL_DATA=$VMCTL_DATA "$TOP_DIR/devstack/unstack.sh" --keep-vhost
+    VMCTL_DATA=$VMCTL_DATA "$TOP_DIR/devstack/unstack.sh" --keep-vhost --keep-lab
 fi
 if port_open 127.0.0.1 "$VMCTL_API_PORT"; then
     die "port $VMCTL_API_PORT is taken by a process stack.sh did not start; set VMCTL_API_PORT"
@@ -91,7 +128,27 @@ log "installing vmctl into $VMCTL_VENV (pip install -e)"
 "$VMCTL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$TOP_DIR"
 BIN=$VMCTL_VENV/bin
 
-# --- 3. RabbitMQ: the running broker, or install and start one --------------
+# --- 3. libvirt only: packages, the test guest, the two lab hosts -----------
+if [ "$VMCTL_VIRT" = libvirt ]; then
+    log "QEMU, libvirt and libvirt-python (tools/kvm-lab/install-packages.sh)"
+    "$TOP_DIR/tools/kvm-lab/install-packages.sh" "$VMCTL_VENV"
+    log "building the test guest into $GUEST (guest/build.sh; cached)"
+    "$TOP_DIR/guest/build.sh" "$GUEST" >"$LOGS/guest-build.log" 2>&1 ||
+        { tail -n 20 "$LOGS/guest-build.log" >&2; die "guest/build.sh failed; see $LOGS/guest-build.log"; }
+    log "lab hosts $VMCTL_LAB_PREFIX-h1..h$VMCTL_COMPUTES on $VMCTL_LAB_NET.0/24 (tools/kvm-lab/hosts.sh up $LAB)"
+    # unstack.sh needs the same settings to take this lab down.
+    cat > "$VMCTL_DATA/lab.settings" <<EOF
+VMCTL_LAB_PREFIX='$VMCTL_LAB_PREFIX'
+VMCTL_LAB_NET='$VMCTL_LAB_NET'
+VMCTL_LAB_HOSTS='$VMCTL_COMPUTES'
+EOF
+    VMCTL_LAB_PREFIX=$VMCTL_LAB_PREFIX VMCTL_LAB_NET=$VMCTL_LAB_NET \
+        VMCTL_LAB_HOSTS=$VMCTL_COMPUTES "$TOP_DIR/tools/kvm-lab/hosts.sh" up "$LAB"
+    # shellcheck disable=SC1091
+    . "$LAB/lab.env"
+fi
+
+# --- 4. RabbitMQ: the running broker, or install and start one --------------
 if ! port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"; then
     if ! command -v rabbitmq-server >/dev/null; then
         log "installing RabbitMQ"
@@ -112,7 +169,7 @@ fi
 rabbitmqctl -q set_permissions -p "$VMCTL_RABBIT_VHOST" guest '.*' '.*' '.*'
 TRANSPORT_URL="rabbit://guest:guest@$VMCTL_RABBIT_HOST:$VMCTL_RABBIT_PORT/$VMCTL_RABBIT_VHOST"
 
-# --- 4. Database: SQLite file, or a MariaDB / PostgreSQL database -----------
+# --- 5. Database: SQLite file, or a MariaDB / PostgreSQL database -----------
 ensure_mariadb() {
     command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
         log "installing MariaDB"; apt_install mariadb-server; }
@@ -156,8 +213,9 @@ esac
 # unstack.sh --clean drops this database again.
 printf '%s\n' "$VMCTL_DB" > "$VMCTL_DATA/database"
 
-# --- 5. Configuration files --------------------------------------------------
-# One file shared by every daemon, plus one per compute naming its host.
+# --- 6. Configuration files --------------------------------------------------
+# One file shared by every daemon, plus one per compute naming its host (and,
+# with libvirt, its hypervisor).
 log "writing $CONF"
 cat > "$CONF" <<EOF
 # Written by devstack/stack.sh; rewritten on every run.
@@ -179,6 +237,10 @@ connection = $DB_URL
 [compute]
 compute_driver = $VMCTL_VIRT
 resource_report_interval = 10
+
+[image]
+# The image service vmctl-api serves (computes download images from it).
+api_url = $API_URL/image
 EOF
 rm -f "$VMCTL_DATA"/compute*.conf
 for n in $(seq "$VMCTL_COMPUTES"); do
@@ -187,14 +249,34 @@ for n in $(seq "$VMCTL_COMPUTES"); do
 [DEFAULT]
 host = compute$n
 EOF
+    if [ "$VMCTL_VIRT" = libvirt ]; then
+        uri_var=VMCTL_LAB_H${n}_URI peer_var=VMCTL_LAB_H${n}_PEER_URI addr_var=VMCTL_LAB_H${n}_ADDR
+        mkdir -p "$HOSTS_DIR/compute$n/instances" "$HOSTS_DIR/compute$n/_base"
+        cat >> "$VMCTL_DATA/compute$n.conf" <<EOF
+
+[libvirt]
+# Software emulation (TCG): /dev/kvm on these machines is a PVM hypervisor
+# that only runs PVM guest kernels (see shared/KVM-LAB.md). On real hardware
+# with working KVM use virt_type = kvm (the default).
+virt_type = qemu
+# Lab host h$n's libvirtd, reached from the root namespace through its socket.
+connection_uri = ${!uri_var}
+migration_uri = ${!peer_var}
+host_ip = ${!addr_var}
+# Outside $LAB/h$n/ (bind-mounted inside the host), so the same path on
+# every host.
+instances_path = $HOSTS_DIR/compute$n/instances
+image_cache_path = $HOSTS_DIR/compute$n/_base
+EOF
+    fi
 done
 
-# --- 6. Database schema ------------------------------------------------------
+# --- 7. Database schema ------------------------------------------------------
 log "vmctl-manage db sync"
 "$BIN/vmctl-manage" --config-file "$CONF" db sync
 
-# --- 7. Start the daemons in the background ---------------------------------
-# (the control services, then step 8 waits for them, then the computes)
+# --- 8. Start the daemons in the background ---------------------------------
+# (the control services, then step 9 waits for them, then the computes)
 # start NAME PROGRAM ARGS...: run detached (own session: closing the terminal
 # does not stop it), output to logs/NAME.log, pid to pids/NAME.pid.
 start() {
@@ -205,7 +287,7 @@ start() {
     echo $! > "$PIDS/$name.pid"
 }
 
-# --- 8. Wait until every service is up --------------------------------------
+# --- 9. Wait until every service is up --------------------------------------
 export VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
 # up COMPUTES: every started daemon is alive, and os-services lists the API,
 # conductor, scheduler and the first COMPUTES computes as "up", each of those
@@ -261,12 +343,14 @@ for n in $(seq "$VMCTL_COMPUTES"); do
     start "vmctl-compute-compute$n" "$BIN/vmctl-compute" \
         --config-file "$CONF" --config-file "$VMCTL_DATA/compute$n.conf"
 done
-log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for $VMCTL_COMPUTES computes"
+log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for $VMCTL_COMPUTES $VMCTL_VIRT computes"
 wait_up "$VMCTL_COMPUTES"
 "$BIN/vmctl" service list
 
-# --- 9. Flavors --------------------------------------------------------------
-log "flavors m1.tiny, m1.small, m1.medium"
+# --- 10. Flavors -------------------------------------------------------------
+log "flavors m1.nano, m1.tiny, m1.small, m1.medium"
+"$BIN/vmctl-manage" --config-file "$CONF" flavor create m1.nano \
+    --vcpus 1 --ram 128 --disk 1 --id 42 --if-missing
 "$BIN/vmctl-manage" --config-file "$CONF" flavor create m1.tiny \
     --vcpus 1 --ram 512 --disk 1 --id 1 --if-missing
 "$BIN/vmctl-manage" --config-file "$CONF" flavor create m1.small \
@@ -274,7 +358,69 @@ log "flavors m1.tiny, m1.small, m1.medium"
 "$BIN/vmctl-manage" --config-file "$CONF" flavor create m1.medium \
     --vcpus 2 --ram 4096 --disk 40 --id 3 --if-missing
 
-# --- 10. Boot one server through the API, wait for ACTIVE -------------------
+# --- 11. libvirt only: the test guest in the image service -------------------
+# Three public images: the kernel (aki), the initramfs (ari) and the qcow2
+# disk naming both, with the kernel command line. Kept when an image of that
+# name already holds the same bytes (sha256) and properties; replaced if not.
+if [ "$VMCTL_VIRT" = libvirt ]; then
+    log "uploading the test guest to the image service ($API_URL/image)"
+    GUEST_IMAGE=$("$BIN/python" - "$API_URL/image" "$GUEST" "$VMCTL_GUEST_CMDLINE" <<'EOF'
+import hashlib, json, os, sys, urllib.error, urllib.request
+base, guest, cmdline = sys.argv[1:4]
+TOKEN = {"X-Auth-Token": "admin:admin"}
+
+def call(method, path, body=None, headers=None, data=None):
+    hdrs = dict(TOKEN, **(headers or {}))
+    if body is not None:
+        data = json.dumps(body).encode()
+        hdrs["Content-Type"] = "application/json"
+    req = urllib.request.Request(base + path, data=data, method=method, headers=hdrs)
+    try:
+        with urllib.request.urlopen(req, timeout=300) as resp:
+            raw = resp.read()
+    except urllib.error.HTTPError as exc:
+        sys.exit("%s %s: HTTP %s %s" % (method, path, exc.code, exc.read()[:300]))
+    return json.loads(raw) if raw else None
+
+def sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+def ensure(name, filename, disk_format, container_format, props):
+    path = os.path.join(guest, filename)
+    want = sha256(path)
+    found = call("GET", "/v2/images?name=%s" % name)["images"]
+    for image in found:
+        if (image["status"] == "active" and image.get("os_hash_value") == want
+                and all(image.get(k) == v for k, v in props.items())):
+            print("  %-20s %s (kept)" % (name, image["id"]), file=sys.stderr)
+            return image["id"]
+    for image in found:
+        call("DELETE", "/v2/images/%s" % image["id"])
+    image = call("POST", "/v2/images", dict(
+        props, name=name, disk_format=disk_format, container_format=container_format,
+        visibility="public"))
+    with open(path, "rb") as f:
+        call("PUT", "/v2/images/%s/file" % image["id"], data=f, headers={
+            "Content-Type": "application/octet-stream",
+            "Content-Length": str(os.path.getsize(path))})
+    print("  %-20s %s (uploaded %s)" % (name, image["id"], filename), file=sys.stderr)
+    return image["id"]
+
+kernel = ensure("vmctl-guest-kernel", "vmlinuz", "aki", "aki", {})
+ramdisk = ensure("vmctl-guest-initrd", "initrd.img", "ari", "ari", {})
+print(ensure("vmctl-guest", "disk.qcow2", "qcow2", "bare", {
+    "kernel_id": kernel, "ramdisk_id": ramdisk, "os_command_line": cmdline}))
+EOF
+)
+    VMCTL_IMAGE=${VMCTL_IMAGE:-$GUEST_IMAGE}
+fi
+
+# --- 12. Boot one server through the API, wait for ACTIVE (and heartbeat) ---
+SERVER_ID=
 if [ -n "$VMCTL_BOOT_SERVER" ]; then
     existing=$("$BIN/vmctl" server list --json | "$BIN/python" -c '
 import json, sys
@@ -284,31 +430,96 @@ ids = [s["id"] for s in json.load(sys.stdin)["servers"]
 print(ids[0] if ids else "")' "$VMCTL_BOOT_SERVER")
     if [ -n "$existing" ]; then
         log "server $VMCTL_BOOT_SERVER is already ACTIVE ($existing)"
+        SERVER_ID=$existing
     else
-        log "booting server $VMCTL_BOOT_SERVER (m1.tiny, image $VMCTL_IMAGE)"
-        "$BIN/vmctl" server create "$VMCTL_BOOT_SERVER" --flavor m1.tiny \
-            --image "$VMCTL_IMAGE" --wait --timeout "$VMCTL_WAIT_SECONDS" >/dev/null
+        log "booting server $VMCTL_BOOT_SERVER ($VMCTL_FLAVOR, image $VMCTL_IMAGE)"
+        SERVER_ID=$("$BIN/vmctl" server create "$VMCTL_BOOT_SERVER" --flavor "$VMCTL_FLAVOR" \
+            --image "$VMCTL_IMAGE" --wait --timeout "$VMCTL_WAIT_SECONDS" --json |
+            "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["server"]["id"])')
+    fi
+    if [ "$VMCTL_VIRT" = libvirt ]; then
+        # A guest is alive when a heartbeat newer than the first console
+        # reading shows up (a fresh guest: its first "HB <seq> <uptime_ms>").
+        log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for the heartbeat of $VMCTL_BOOT_SERVER on its serial console"
+        "$BIN/python" - "$API_URL" "$SERVER_ID" "$VMCTL_WAIT_SECONDS" <<'EOF'
+import json, sys, time, urllib.error, urllib.request
+url, server, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def last_hb():
+    req = urllib.request.Request(
+        "%s/v2.1/servers/%s/action" % (url, server), method="POST",
+        data=json.dumps({"os-getConsoleOutput": {"length": 20}}).encode(),
+        headers={"X-Auth-Token": "admin:admin", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            output = json.load(resp)["output"]
+    except urllib.error.HTTPError as exc:
+        return None, "(console: HTTP %s %s)" % (exc.code, exc.read()[:300])
+    seqs = [int(l.split()[1]) for l in output.replace("\r", "").splitlines()
+            if l.startswith("HB ") and len(l.split()) == 3 and l.split()[1].isdigit()]
+    return (seqs[-1] if seqs else None), output
+start = time.monotonic()
+first, output = last_hb()
+while time.monotonic() - start < seconds:
+    seq, output = last_hb()
+    if seq is not None and (first is None or seq > first):
+        print("  heartbeat HB %d after %.1fs" % (seq, time.monotonic() - start), file=sys.stderr)
+        sys.exit(0)
+    time.sleep(0.5)
+sys.exit("no heartbeat from server %s within %ss; console tail:\n%s"
+         % (server, seconds, output[-2000:]))
+EOF
     fi
     "$BIN/vmctl" server list
 fi
 
-# --- 11. Summary -------------------------------------------------------------
+# --- 13. Summary -------------------------------------------------------------
+if [ "$VMCTL_VIRT" = libvirt ]; then
+    what="$VMCTL_COMPUTES libvirt compute hosts (QEMU/TCG, lab $VMCTL_LAB_PREFIX-h*)"
+else
+    what="$VMCTL_COMPUTES fake compute hosts"
+fi
 cat <<EOF
 
-vmctl is running ($VMCTL_COMPUTES fake compute hosts, database: $VMCTL_DB).
+vmctl is running ($what, database: $VMCTL_DB) — took $((SECONDS - STARTED))s.
 
   API        $API_URL/v2.1   (noauth: X-Auth-Token user:project)
+  images     $API_URL/image/v2/images
   config     $CONF (+ compute<N>.conf)
   logs       $LOGS/
   pid files  $PIDS/
+EOF
+if [ "$VMCTL_VIRT" = libvirt ]; then
+    cat <<EOF
+  guest      image $VMCTL_IMAGE (vmctl-guest: kernel + initramfs + qcow2), flavor $VMCTL_FLAVOR
+EOF
+    for n in $(seq "$VMCTL_COMPUTES"); do
+        v=VMCTL_LAB_H${n}_URI
+        printf '  compute%s   lab host %s-h%s, %s\n' "$n" "$VMCTL_LAB_PREFIX" "$n" "${!v}"
+    done
+    cat <<EOF
+  guests     $HOSTS_DIR/compute<N>/instances/<server id>/{disk,console.log}
+  QEMU logs  $LAB/h<N>/var/log/libvirt/qemu/instance-<server id>.log
+EOF
+fi
+cat <<EOF
 
 Try:
+  export PATH=$BIN:\$PATH VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
+  vmctl server list
+  vmctl server create vm1 --flavor $VMCTL_FLAVOR --image $VMCTL_IMAGE --wait
+  vmctl hypervisor list
   curl -s -H 'X-Auth-Token: admin:admin' -H 'OpenStack-API-Version: compute 2.88' \\
        $API_URL/v2.1/servers/detail
-  export PATH=$BIN:\$PATH VMCTL_URL=$API_URL
-  vmctl server list
-  vmctl server create vm1 --flavor m1.small --image cirros --wait
-  vmctl hypervisor list
+EOF
+if [ "$VMCTL_VIRT" = libvirt ]; then
+    cat <<EOF
+  # the guest's serial console (heartbeat "HB <seq> <uptime_ms>" every 200 ms):
+  curl -s -H 'X-Auth-Token: admin:admin' -H 'Content-Type: application/json' \\
+       -d '{"os-getConsoleOutput": {"length": 10}}' $API_URL/v2.1/servers/${SERVER_ID:-<id>}/action
+  virsh -c '$VMCTL_LAB_H1_URI' list --all
+EOF
+fi
+cat <<EOF
 
 Stop it:   devstack/unstack.sh          (add --clean to delete devstack/data)
 EOF

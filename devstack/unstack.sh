@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # devstack/unstack.sh — stop exactly what devstack/stack.sh started.
 #
-#   devstack/unstack.sh             stop the daemons, delete the RabbitMQ vhost
+#   devstack/unstack.sh             delete the servers (libvirt: their guests),
+#                                   stop the daemons, take the lab hosts down,
+#                                   delete the RabbitMQ vhost
 #   devstack/unstack.sh --clean     also drop the database stack.sh made and
 #                                   delete devstack/data (venv included)
-#   devstack/unstack.sh --keep-vhost  stop the daemons only (stack.sh uses it
-#                                   before starting again)
+#   devstack/unstack.sh --keep-vhost --keep-lab
+#                                   stop the vmctl daemons only (stack.sh uses
+#                                   it before starting again; guests go on)
 #
 # Daemons are found only through the pid files in devstack/data/pids, and a
 # pid is signalled only if /proc says it is still the vmctl program that file
 # was written for: nothing else on the machine is touched. Each gets SIGTERM
 # (they drain and exit), then SIGKILL if still alive after VMCTL_STOP_SECONDS.
+# The lab hosts (VMCTL_VIRT=libvirt) go down with tools/kvm-lab/hosts.sh
+# down, which destroys leftover domains, stops its own daemons by pid and
+# deletes the namespaces.
 set -euo pipefail
 
 TOP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,15 +24,20 @@ VMCTL_DATA=${VMCTL_DATA:-$TOP_DIR/devstack/data}
 VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
 VMCTL_DB_NAME=${VMCTL_DB_NAME:-vmctl}
 VMCTL_STOP_SECONDS=${VMCTL_STOP_SECONDS:-15}
+VMCTL_DELETE_SECONDS=${VMCTL_DELETE_SECONDS:-60}
+VMCTL_VENV=${VMCTL_VENV:-$VMCTL_DATA/venv}
 PIDS=$VMCTL_DATA/pids
+LAB=$VMCTL_DATA/lab
 
 clean=false
 keep_vhost=false
+keep_lab=false
 for arg in "$@"; do
     case $arg in
     --clean) clean=true ;;
     --keep-vhost) keep_vhost=true ;;
-    -h|--help) sed -n '2,13s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --keep-lab) keep_lab=true ;;
+    -h|--help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "unstack.sh: unknown argument $arg (try --help)" >&2; exit 1 ;;
     esac
 done
@@ -42,7 +53,50 @@ ours() {
     tr '\0' ' ' < "/proc/$pid/cmdline" | grep -q -- "/$program "
 }
 
-# --- 1. Stop every daemon named by a pid file -------------------------------
+# --- 1. libvirt: delete every server through the API while it runs --------
+# (their guests go, and the database keeps no server whose guest is gone).
+# Bounded by VMCTL_DELETE_SECONDS; hosts.sh down destroys whatever is left.
+lab_used=false
+[ -s "$VMCTL_DATA/lab.settings" ] && [ -d "$LAB" ] && lab_used=true
+api_pid=$(cat "$PIDS/vmctl-api.pid" 2>/dev/null || true)
+if $lab_used && ! $keep_lab && [[ $api_pid =~ ^[0-9]+$ ]] && ours "$api_pid" vmctl-api \
+        && [ -x "$VMCTL_VENV/bin/python" ]; then
+    port=$(sed -n 's/^port = //p' "$VMCTL_DATA/vmctl.conf" 2>/dev/null || true)
+    log "deleting the servers (at most ${VMCTL_DELETE_SECONDS}s)"
+    "$VMCTL_VENV/bin/python" - "http://127.0.0.1:${port:-8774}" "$VMCTL_DELETE_SECONDS" <<'EOF' || \
+        log "could not delete every server; hosts.sh down destroys their domains"
+import json, sys, time, urllib.error, urllib.request
+url, seconds = sys.argv[1], float(sys.argv[2])
+def call(method, path):
+    req = urllib.request.Request(url + "/v2.1" + path, method=method,
+                                 headers={"X-Auth-Token": "admin:admin"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        raw = resp.read()
+    return json.loads(raw) if raw else None
+def servers():
+    return call("GET", "/servers?all_tenants=1")["servers"]
+deadline = time.monotonic() + seconds
+asked = set()
+while True:
+    left = servers()
+    if not left:
+        sys.exit(0)
+    for server in left:
+        if server["id"] not in asked:
+            try:
+                call("DELETE", "/servers/%s" % server["id"])
+                print("==> deleting server %s (%s)" % (server["name"], server["id"]),
+                      file=sys.stderr)
+            except urllib.error.HTTPError as exc:
+                print("==> DELETE %s: HTTP %s" % (server["id"], exc.code), file=sys.stderr)
+            asked.add(server["id"])
+    if time.monotonic() > deadline:
+        sys.exit("%d server(s) still there" % len(left))
+    time.sleep(0.5)
+EOF
+fi
+
+# --- 2. Stop every daemon named by a pid file -------------------------------
 pids=()
 names=()
 if [ -d "$PIDS" ]; then
@@ -62,7 +116,7 @@ if [ -d "$PIDS" ]; then
     done
 fi
 
-# --- 2. Wait for them to exit; SIGKILL whatever outlives the bound ----------
+# --- 3. Wait for them to exit; SIGKILL whatever outlives the bound ----------
 deadline=$((SECONDS + VMCTL_STOP_SECONDS))
 for i in "${!pids[@]}"; do
     pid=${pids[$i]}
@@ -77,7 +131,16 @@ for i in "${!pids[@]}"; do
     rm -f "$PIDS/$name.pid"
 done
 
-# --- 3. Delete the RabbitMQ vhost (its queues and exchanges go with it) -----
+# --- 4. libvirt: take the lab hosts down (domains, daemons, namespaces) ----
+if $lab_used && ! $keep_lab; then
+    # shellcheck disable=SC1091
+    . "$VMCTL_DATA/lab.settings"
+    log "taking the lab hosts $VMCTL_LAB_PREFIX-h* down (tools/kvm-lab/hosts.sh down $LAB)"
+    VMCTL_LAB_PREFIX=$VMCTL_LAB_PREFIX VMCTL_LAB_NET=$VMCTL_LAB_NET \
+        VMCTL_LAB_HOSTS=$VMCTL_LAB_HOSTS "$TOP_DIR/tools/kvm-lab/hosts.sh" down "$LAB"
+fi
+
+# --- 5. Delete the RabbitMQ vhost (its queues and exchanges go with it) -----
 if ! $keep_vhost && command -v rabbitmqctl >/dev/null; then
     if rabbitmqctl -q list_vhosts 2>/dev/null | grep -qx -- "$VMCTL_RABBIT_VHOST"; then
         log "deleting RabbitMQ vhost $VMCTL_RABBIT_VHOST"
@@ -85,7 +148,7 @@ if ! $keep_vhost && command -v rabbitmqctl >/dev/null; then
     fi
 fi
 
-# --- 4. --clean: drop the database stack.sh created, delete devstack/data ---
+# --- 6. --clean: drop the database stack.sh created, delete devstack/data ---
 if $clean; then
     db_kind=$(cat "$VMCTL_DATA/database" 2>/dev/null || echo sqlite)
     case $db_kind in
