@@ -25,6 +25,8 @@ from vmctl.compute.live_migration import simulate
 
 LOG = logging.getLogger(__name__)
 
+FIRST_POLL_S = 0.025
+
 
 class Monitor:
     def __init__(self, policy, facts, job, on_action, on_progress,
@@ -73,6 +75,7 @@ class Monitor:
         state = policies.start(self.policy, self.facts)
         started = self.clock()
         saved_at = None
+        polls = 0
         while self.job.status == "running":
             stats = self.job.stats()
             now = self.clock() - started
@@ -89,9 +92,16 @@ class Monitor:
             if saved_at is None or now - saved_at >= self.progress_interval:
                 self.on_progress(stats)
                 saved_at = now
-            self._wake.wait(self.poll_interval)
+            self._wake.wait(self._interval(polls))
             self._wake.clear()
+            polls += 1
         self.on_progress(self.job.stats())
+
+    def _interval(self, polls):
+        """Poll quickly at first, then every poll_interval: a short migration
+        is seen to end within tens of milliseconds, a long one costs no more
+        polls than a steady rate."""
+        return min(self.poll_interval, FIRST_POLL_S * 2 ** polls)
 
     def _apply(self, action, stats):
         if isinstance(action, act.StartPostCopy) and self.paused_guest:
