@@ -5,6 +5,7 @@ iterations, downtime, post-copy, throttling), sped up 20x, so the
 convergence policies act on it as they would on QEMU.
 """
 
+import signal
 import time
 
 import pytest
@@ -156,3 +157,44 @@ def test_no_valid_destination_fails_cleanly(lm_cloud):
     assert still["OS-EXT-SRV-ATTR:host"] == server["OS-EXT-SRV-ATTR:host"]
     details = [d for e, r, d in _events(api, server["id"]) if r == "Error"]
     assert any("block migration is required" in (d or "") for d in details), details
+
+
+def _stuck_migration(api, name):
+    """A running migration that cannot converge on its own."""
+    slow = _flavor(api, name, **{"migration:policy": "steps",
+                                 "migration:permit_post_copy": "false",
+                                 "migration:permit_auto_converge": "false",
+                                 "migration:max_downtime_ms": "100"})
+    server = _boot(api, name, flavor=slow, dirty_mib=200)
+    assert _migrate(api, server["id"]).status_code == 202
+    running = _wait_migration(api, server["id"], statuses=("running",) + TERMINAL)
+    assert running["status"] == "running"
+    return server, running
+
+
+def test_a_lost_migration_is_healed(lm_cloud):
+    """The source compute is killed mid-migration: the job dies with it,
+    and the conductors' healing ends the migration with the guest where it
+    really runs (still on the source)."""
+    api = lm_cloud.api(microversion=VERSION)
+    server, _ = _stuck_migration(api, "lm-heal")
+    source = server["OS-EXT-SRV-ATTR:host"]
+    lm_cloud.restart(source, sig=signal.SIGKILL)
+    migration = _wait_migration(api, server["id"], timeout=60)
+    assert migration["status"] == "failed", migration
+    back = api.wait_for_status(server["id"], "ACTIVE", timeout=30)
+    assert back["OS-EXT-SRV-ATTR:host"] == source
+    assert back["OS-EXT-STS:task_state"] is None
+
+
+def test_a_conductor_restart_does_not_disturb_a_running_migration(lm_cloud):
+    api = lm_cloud.api(microversion=VERSION)
+    server, running = _stuck_migration(api, "lm-conductor")
+    lm_cloud.restart("conductor", sig=signal.SIGKILL)
+    time.sleep(1)
+    assert _migration(api, server["id"])["status"] == "running"
+    path = "servers/%s/migrations/%s" % (server["id"], running["id"])
+    assert api.delete(path).status_code == 202
+    assert _wait_migration(api, server["id"], timeout=30)["status"] == "cancelled"
+    back = api.wait_for_status(server["id"], "ACTIVE")
+    assert back["OS-EXT-SRV-ATTR:host"] == server["OS-EXT-SRV-ATTR:host"]

@@ -37,7 +37,7 @@ class ConductorManager(manager.Manager):
         self.deletes = delete.DeleteTask(deps)
         self.live_migrations = live_migrate.LiveMigrateTask(deps)
         self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
-                                    _service_context)
+                                    self.live_migrations, _service_context)
 
     def periodic_tasks(self):
         timeout = self.conf.conductor.stalled_task_seconds

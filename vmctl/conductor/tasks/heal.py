@@ -11,6 +11,9 @@ what the instance's compute reports now:
                   (which reschedules, bounded)
   a power action  settled by the power state the guest is in
   deleting        the guest is gone: finish the delete; else terminate again
+  migrating       (live) the source no longer runs the migration: the guest
+                  still on the source -> failed, rolled back; only on the
+                  destination -> completed; on neither -> error
 
 A compute that is still working on the instance, or does not answer, is
 left alone (its own start-up recovery handles the restart case). A
@@ -23,25 +26,29 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import migration_states as ms
 from vmctl import states
+from vmctl.conductor.tasks import live_migrate
 from vmctl.db import actions as db_actions
 from vmctl.db import instances as db_instances
+from vmctl.db import migration_records as db_migrations
 from vmctl.db import models
 from vmctl.objects import instance as instance_obj
 
 LOG = logging.getLogger(__name__)
 
-HEALED_TASKS = (states.SCHEDULING, states.SPAWNING, states.DELETING,
+HEALED_TASKS = (states.SCHEDULING, states.SPAWNING, states.DELETING, states.MIGRATING,
                 *states.ACTION_FOR_TASK)
 
 
 class HealTask:
-    def __init__(self, deps, builds, power, deletes, make_context):
+    def __init__(self, deps, builds, power, deletes, live_migrations, make_context):
         self.db = deps.db
         self.compute = deps.compute
         self.builds = builds
         self.power = power
         self.deletes = deletes
+        self.live_migrations = live_migrations
         self.make_context = make_context
 
     def run(self, older_than):
@@ -91,6 +98,8 @@ class HealTask:
             self.builds.build_result(ctx, row.uuid, row.host, row.node, found["exists"],
                                      found["power_state"], None if found["exists"] else lost,
                                      [row.host], None)
+        elif task == states.MIGRATING:
+            self._settle_migration(ctx, row, inst, found)
         elif task == states.DELETING:
             if found["exists"]:
                 self.compute.terminate_instance(ctx, row.host, inst)
@@ -101,3 +110,34 @@ class HealTask:
             ok = found["power_state"] == states.ACTIONS[action].power_state
             self.power.result(ctx, row.uuid, row.host, action, ok, found["power_state"],
                               None if ok else lost, None)
+
+    def _settle_migration(self, ctx, row, inst, found):
+        with self.db.reader() as session:
+            running = db_migrations.in_progress_for_instance(session, row.uuid, ms.LIVE)
+        if not running:
+            with self.db.transaction() as session:
+                db_instances.compare_and_swap(session, row.uuid, {"task_state": None},
+                                              expected_task_state=states.MIGRATING)
+            return
+        migration = running[-1]
+        if found["exists"]:
+            if migration.dest_compute:
+                self.compute.rollback_live_migration_at_destination(
+                    ctx, migration.dest_compute, inst, live_migrate.to_object(migration))
+            self.live_migrations.finish(
+                ctx, migration.uuid, ms.FAILED, "The migration was lost (its source "
+                "compute or conductor stopped); the guest stays on the source.")
+            return
+        on_dest = False
+        if migration.dest_compute:
+            try:
+                on_dest = self.compute.describe_instance(
+                    ctx, migration.dest_compute, inst)["exists"]
+            except messaging.MessagingTimeout:
+                return  # ask again at the next round
+        if on_dest:
+            self.live_migrations.finish(ctx, migration.uuid, ms.COMPLETED)
+        else:
+            self.live_migrations.finish(
+                ctx, migration.uuid, ms.ERROR, "The guest runs on neither host after its "
+                "live migration was lost; rebuild or delete the server.", guest_lost=True)

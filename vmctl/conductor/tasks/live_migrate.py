@@ -152,13 +152,21 @@ class LiveMigrateTask:
                                         start_time=event.get("start_time"))
         return moved
 
-    def finish(self, ctx, migration_uuid, outcome, reason=None, event=EVENT_COMPUTE):
-        """Settle the end of a migration: records, instance, claims."""
+    def finish(self, ctx, migration_uuid, outcome, reason=None, event=EVENT_COMPUTE,
+               guest_lost=False):
+        """Settle the end of a migration: records, instance, claims.
+
+        ``guest_lost``: the guest runs on neither host; the instance goes to
+        ERROR with a fault saying so.
+        """
         with self.db.transaction() as session:
             migration = db_migrations.find(session, migration_uuid)
             if migration is None or not db_migrations.move(session, migration_uuid, outcome):
                 return
-            self._settle_instance(session, migration, outcome)
+            self._settle_instance(session, migration, outcome, guest_lost)
+            if guest_lost:
+                db_instances.add_fault(session, migration.instance_uuid, 500, reason,
+                                       host=migration.source_compute)
             db_actions.event_finish(session, migration.instance_uuid, ctx.request_id, event,
                                     "Success" if outcome == ms.COMPLETED else "Error",
                                     host=migration.source_compute, details=reason)
@@ -171,8 +179,10 @@ class LiveMigrateTask:
         LOG.info("Live migration %s of %s: %s%s", migration_uuid, migration.instance_uuid,
                  outcome, " (%s)" % reason if reason else "")
 
-    def _settle_instance(self, session, migration, outcome):
+    def _settle_instance(self, session, migration, outcome, guest_lost=False):
         values = {"task_state": None}
+        if guest_lost:
+            values["vm_state"] = states.ERROR
         if outcome == ms.COMPLETED:
             values.update(host=migration.dest_compute, node=migration.dest_node)
         if not db_instances.compare_and_swap(session, migration.instance_uuid, values,
