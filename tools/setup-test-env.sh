@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Prepare a machine for the test suite, idempotently: make sure the system
 # services the tests use answer (RabbitMQ, MariaDB, PostgreSQL), build .venv
-# and install vmctl with its test extras into it. Called by run_tests.sh
-# (when .venv is missing or setup.cfg changed) and by .ci/run.
+# and install vmctl with its test extras into it; for the kvm tests install
+# QEMU/libvirt and libvirt-python (tools/kvm-lab/install-packages.sh, fast
+# when done) and build the test guest into its cache (VMCTL_KVM_GUEST_DIR,
+# default ~/.cache/vmctl/kvm-guest). VMCTL_TEST_SKIP_KVM=1 skips the kvm part.
+# Called by run_tests.sh (when .venv is missing or setup.cfg or this script
+# changed) and by .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,5 +71,14 @@ if [ ! -x .venv/bin/python ]; then
 fi
 log "installing vmctl into .venv"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+
+if [ "${VMCTL_TEST_SKIP_KVM:-}" != 1 ]; then
+    log "preparing the kvm lab: packages, libvirt-python, test guest"
+    tools/kvm-lab/install-packages.sh "$PWD/.venv"
+    guest_dir=${VMCTL_KVM_GUEST_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmctl/kvm-guest}
+    mkdir -p "$guest_dir"
+    # The lock tests/fixtures/kvm.py takes too: one build at a time.
+    flock "$guest_dir/.build.lock" guest/build.sh "$guest_dir"
+fi
 
 touch .venv/.vmctl-installed
