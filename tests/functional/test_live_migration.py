@@ -32,6 +32,12 @@ def _flavor(api, name, **specs):
     return flavor_id
 
 
+# A guest dirtying faster than the link, under Nova's schedule with no way
+# out: it runs until aborted, forced or timed out.
+STUCK = {"migration:policy": "steps", "migration:permit_post_copy": "false",
+         "migration:permit_auto_converge": "false", "migration:max_downtime_ms": "100"}
+
+
 def _boot(api, name, flavor="1", dirty_mib=0):
     server = api.create_server(name, flavor=flavor,
                                metadata={"fake_dirty_rate_mib": str(dirty_mib)})
@@ -99,10 +105,7 @@ def test_named_destination_and_paused_guest(lm_cloud):
 
 def test_non_converging_guest_is_aborted_and_stays(lm_cloud):
     api = lm_cloud.api(microversion=VERSION)
-    stuck = _flavor(api, "lm-no-escape", **{"migration:permit_post_copy": "false",
-                                            "migration:permit_auto_converge": "false",
-                                            "migration:policy": "steps",
-                                            "migration:max_downtime_ms": "100"})
+    stuck = _flavor(api, "lm-no-escape", **STUCK)
     server = _boot(api, "lm-abort", flavor=stuck, dirty_mib=200)
     source = server["OS-EXT-SRV-ATTR:host"]
     assert _migrate(api, server["id"]).status_code == 202
@@ -132,10 +135,7 @@ def test_adaptive_escalates_to_post_copy(lm_cloud):
 
 def test_force_complete_pauses_without_post_copy(lm_cloud):
     api = lm_cloud.api(microversion=VERSION)
-    flavor = _flavor(api, "lm-force", **{"migration:policy": "steps",
-                                         "migration:permit_post_copy": "false",
-                                         "migration:permit_auto_converge": "false",
-                                         "migration:max_downtime_ms": "100"})
+    flavor = _flavor(api, "lm-force", **STUCK)
     server = _boot(api, "lm-force", flavor=flavor, dirty_mib=200)
     assert _migrate(api, server["id"]).status_code == 202
     running = _wait_migration(api, server["id"], statuses=("running",) + TERMINAL)
@@ -161,10 +161,7 @@ def test_no_valid_destination_fails_cleanly(lm_cloud):
 
 def _stuck_migration(api, name):
     """A running migration that cannot converge on its own."""
-    slow = _flavor(api, name, **{"migration:policy": "steps",
-                                 "migration:permit_post_copy": "false",
-                                 "migration:permit_auto_converge": "false",
-                                 "migration:max_downtime_ms": "100"})
+    slow = _flavor(api, name, **STUCK)
     server = _boot(api, name, flavor=slow, dirty_mib=200)
     assert _migrate(api, server["id"]).status_code == 202
     running = _wait_migration(api, server["id"], statuses=("running",) + TERMINAL)
@@ -198,3 +195,27 @@ def test_a_conductor_restart_does_not_disturb_a_running_migration(lm_cloud):
     assert _wait_migration(api, server["id"], timeout=30)["status"] == "cancelled"
     back = api.wait_for_status(server["id"], "ACTIVE")
     assert back["OS-EXT-SRV-ATTR:host"] == server["OS-EXT-SRV-ATTR:host"]
+
+
+def test_outgoing_limit_queues_and_a_queued_migration_can_be_aborted(lm_cloud):
+    """[compute] max_concurrent_live_migrations = 1: a second migration
+    from the same host waits in 'queued' and can be aborted there."""
+    api = lm_cloud.api(microversion=VERSION)
+    flavor = _flavor(api, "lm-queue", **STUCK)
+    servers = [_boot(api, "lm-queue-%d" % i, flavor=flavor, dirty_mib=200) for i in range(4)]
+    by_host = {}
+    for server in servers:
+        by_host.setdefault(server["OS-EXT-SRV-ATTR:host"], []).append(server)
+    first, second = next(group for group in by_host.values() if len(group) >= 2)[:2]
+    assert _migrate(api, first["id"]).status_code == 202
+    running = _wait_migration(api, first["id"], statuses=("running",))
+    assert _migrate(api, second["id"]).status_code == 202
+    queued = _wait_migration(api, second["id"], statuses=("queued",))
+    time.sleep(1.0)
+    assert _migration(api, second["id"])["status"] == "queued"
+    for server, migration in ((second, queued), (first, running)):
+        path = "servers/%s/migrations/%s" % (server["id"], migration["id"])
+        assert api.delete(path).status_code == 202
+        assert _wait_migration(api, server["id"])["status"] == "cancelled"
+    for server in servers:
+        api.delete("servers/%s" % server["id"])
