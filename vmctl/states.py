@@ -18,6 +18,7 @@ PAUSED = "paused"
 SUSPENDED = "suspended"
 ERROR = "error"
 DELETED = "deleted"
+RESIZED = "resized"     # moved by a cold migration / resize, waiting for confirm or revert
 
 # task_state
 SCHEDULING = "scheduling"
@@ -32,6 +33,14 @@ SUSPENDING = "suspending"
 RESUMING = "resuming"
 DELETING = "deleting"
 MIGRATING = "migrating"
+# cold migration / resize (as Nova), in the order they happen
+RESIZE_PREP = "resize_prep"               # scheduling and preparing the destination
+RESIZE_MIGRATING = "resize_migrating"     # the source powers off and exports the disk
+RESIZE_MIGRATED = "resize_migrated"       # the disk is ready for the destination
+RESIZE_FINISH = "resize_finish"           # the destination imports it and defines the guest
+RESIZE_REVERTING = "resize_reverting"     # revertResize under way
+RESIZE_CONFIRMING = "resize_confirming"   # confirmResize under way
+REBUILDING = "rebuilding"                 # evacuate: rebuilt on another host
 
 # power_state, as reported by the driver (values as in Nova/libvirt).
 NOSTATE = 0
@@ -47,7 +56,7 @@ POWER_STATE_NAMES = {NOSTATE: "NOSTATE", RUNNING: "RUNNING",
 
 Action = collections.namedtuple("Action", "from_vm_states task_state to_vm_state power_state")
 
-ANY_LIVE = (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR, BUILDING)
+ANY_LIVE = (ACTIVE, STOPPED, PAUSED, SUSPENDED, ERROR, BUILDING, RESIZED)
 
 ACTIONS = {
     # action:      from vm_states,              task while running, on success, power after
@@ -72,7 +81,9 @@ DELETE = Action(ANY_LIVE, DELETING, DELETED, NOSTATE)
 # interrupted too (the compute cleans up what it spawned).
 INTERRUPTIBLE_BY_DELETE = (None, SCHEDULING, SPAWNING, POWERING_OFF,
                            POWERING_ON, REBOOTING, REBOOTING_HARD, PAUSING,
-                           UNPAUSING, SUSPENDING, RESUMING)
+                           UNPAUSING, SUSPENDING, RESUMING, RESIZE_PREP,
+                           RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH,
+                           RESIZE_REVERTING, RESIZE_CONFIRMING, REBUILDING)
 
 _STATUS_BY_VM_STATE = {
     BUILDING: "BUILD",
@@ -82,6 +93,7 @@ _STATUS_BY_VM_STATE = {
     SUSPENDED: "SUSPENDED",
     ERROR: "ERROR",
     DELETED: "DELETED",
+    RESIZED: "VERIFY_RESIZE",
 }
 
 # (vm_state, task_state) pairs whose status differs from the vm_state's.
@@ -94,11 +106,27 @@ _STATUS_OVERRIDES = {
     (ERROR, REBOOTING_HARD): "HARD_REBOOT",
     (ACTIVE, MIGRATING): "MIGRATING",
     (PAUSED, MIGRATING): "MIGRATING",
+    **{(vm, task): "RESIZE" for vm in (ACTIVE, STOPPED)
+       for task in (RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH)},
+    (RESIZED, RESIZE_REVERTING): "REVERT_RESIZE",
+    **{(vm, REBUILDING): "REBUILD" for vm in (ACTIVE, STOPPED, ERROR)},
 }
 
 # Live migration: from these vm_states, task_state None -> MIGRATING; the
 # instance keeps its vm_state (it runs throughout) and ends on either host.
 LIVE_MIGRATE_FROM = (ACTIVE, PAUSED)
+
+# Cold migration / resize: from these vm_states, task_state None ->
+# RESIZE_PREP; the instance rests in RESIZED until confirm or revert, which
+# put it back to ACTIVE or STOPPED by the guest's power state.
+RESIZE_FROM = (ACTIVE, STOPPED)
+# Evacuate: from these, task_state None -> REBUILDING; it ends ACTIVE.
+EVACUATE_FROM = (ACTIVE, STOPPED, ERROR)
+
+
+def resting_vm_state(power_state):
+    """The vm_state a moved guest rests in: stopped when it is shut off."""
+    return STOPPED if power_state in (SHUTDOWN, CRASHED, NOSTATE) else ACTIVE
 
 
 def api_status(vm_state, task_state):

@@ -23,6 +23,8 @@ EXTENDED_SERVER_ATTRS = "2.3"  # server show/detail (admin): reservation_id,
 #              launch_index, hostname, root_device_name, ... attributes.
 SERVER_LOCKED = "2.9"  # server show/detail: "locked".
 SERVICE_FORCED_DOWN = "2.11"  # os-services: "forced_down".
+EVACUATE_NO_SHARED_STORAGE = "2.14"  # evacuate: onSharedStorage is gone (the
+#              storage is detected) and the reply has no adminPass body.
 SERVER_DESCRIPTION = "2.19"  # server show/detail: "description".
 MIGRATION_FORCE_COMPLETE = "2.22"  # POST /servers/{id}/migrations/{id}/action
 #              force_complete.
@@ -32,18 +34,23 @@ MIGRATION_ABORT = "2.24"  # DELETE /servers/{id}/migrations/{id} aborts.
 BLOCK_MIGRATION_AUTO = "2.25"  # os-migrateLive: block_migration may be "auto";
 #              disk_over_commit is gone.
 SERVER_TAGS = "2.26"  # server show/detail: "tags".
+EVACUATE_FORCE = "2.29"  # evacuate: "force" accepted (vmctl still checks the host).
 SERVER_EMBEDDED_FLAVOR = "2.47"  # server show/detail: flavor is embedded
 #              (original_name, vcpus, ram, disk, ephemeral, swap,
 #              extra_specs) instead of {"id", "links"}.
 ACTION_EVENTS_FOR_ALL = "2.51"  # instance action show: events are shown to
 #              non-admin users too (before: admin only).
-UUID_IDS = "2.53"  # os-services and os-hypervisors: "id" is the uuid.
+UUID_IDS = "2.53"  # os-services and os-hypervisors: "id" is the uuid;
+#              PUT/DELETE /os-services/{uuid} (status, disabled_reason,
+#              forced_down) replace the host/binary actions.
 FLAVOR_DESCRIPTION = "2.55"  # flavors: "description" shown and accepted.
+MIGRATE_HOST = "2.56"  # migrate: optional "host" (still checked by the scheduler).
 MIGRATION_UUID_PAGING = "2.59"  # migrations: "uuid"; os-migrations paging
 #              (limit, marker) and changes-since.
 FLAVOR_EXTRA_SPECS = "2.61"  # flavor show/detail: "extra_specs" embedded.
 EVENT_HOST = "2.62"  # instance action events: "hostId" (and "host" for
 #              admins).
+EVACUATE_NO_FORCE = "2.68"  # evacuate: "force" is refused again.
 SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
 MIGRATION_USER_PROJECT = "2.80"  # migrations: "user_id", "project_id" (and
 #              os-migrations filters of those names).
@@ -57,19 +64,23 @@ VERSIONS = [
     EXTENDED_SERVER_ATTRS,
     SERVER_LOCKED,
     SERVICE_FORCED_DOWN,
+    EVACUATE_NO_SHARED_STORAGE,
     SERVER_DESCRIPTION,
     MIGRATION_FORCE_COMPLETE,
     SERVER_MIGRATIONS,
     MIGRATION_ABORT,
     BLOCK_MIGRATION_AUTO,
     SERVER_TAGS,
+    EVACUATE_FORCE,
     SERVER_EMBEDDED_FLAVOR,
     ACTION_EVENTS_FOR_ALL,
     UUID_IDS,
     FLAVOR_DESCRIPTION,
+    MIGRATE_HOST,
     MIGRATION_UUID_PAGING,
     FLAVOR_EXTRA_SPECS,
     EVENT_HOST,
+    EVACUATE_NO_FORCE,
     SERVER_LOCKED_REASON,
     FLAVOR_SWAP_INT,
     MIGRATION_USER_PROJECT,

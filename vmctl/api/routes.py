@@ -65,6 +65,8 @@ ROUTES = [
           instance_actions.show),
 
     route("GET", V + "/os-services", services.index),
+    route("PUT", V + "/os-services/{service_id}", services.update),
+    route("DELETE", V + "/os-services/{service_id}", services.delete),
 
     route("GET", V + "/os-hypervisors", hypervisors.index),
     route("GET", V + "/os-hypervisors/detail", hypervisors.detail),

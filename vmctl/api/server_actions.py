@@ -13,6 +13,7 @@ import logging
 from vmctl import states
 from vmctl.api import errors
 from vmctl.api import migrations
+from vmctl.api import server_moves
 from vmctl.api import servers
 from vmctl.api import validation
 from vmctl.api.request import Reply
@@ -75,7 +76,12 @@ def console_output(api, server_id, value):
 
 # body key -> handler of actions that are not a row of states.ACTIONS
 _READERS = {"os-getConsoleOutput": console_output,
-            "os-migrateLive": migrations.migrate_live}
+            "os-migrateLive": migrations.migrate_live,
+            "migrate": server_moves.migrate,
+            "resize": server_moves.resize,
+            "confirmResize": server_moves.confirm_resize,
+            "revertResize": server_moves.revert_resize,
+            "evacuate": server_moves.evacuate}
 
 
 def _parse(api):

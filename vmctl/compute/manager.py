@@ -17,11 +17,14 @@ import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
 from vmctl import manager
+from vmctl import migration_states as ms
 from vmctl import states
+from vmctl.compute import cold_migration
 from vmctl.compute import resource_tracker
 from vmctl.compute import rpcapi
 from vmctl.compute.live_migration import source as live_migration_source
 from vmctl.conductor import rpcapi as conductor_rpcapi
+from vmctl.objects import migration as migration_obj
 from vmctl.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ class ComputeManager(manager.Manager):
         self._lm_deps = types.SimpleNamespace(
             conf=conf, driver=driver, conductor=self.conductor,
             compute=rpcapi.ComputeAPI(conf, transport))
+        self.cold = cold_migration.ColdMigrationAgent(self)
 
     # --- lifecycle ---------------------------------------------------------
     def init_host(self):
@@ -84,6 +88,8 @@ class ComputeManager(manager.Manager):
             self.conductor.instances_on_host(ctx, self.host, timeout=10)))
         self.report_state()
         _until_answered("the first inventory report", lambda: self.tracker.report(ctx))
+        self.cold.recover(ctx, _until_answered("the moves of this host", lambda: (
+            self.conductor.moves_on_host(ctx, self.host, timeout=10))))
         self._recover(ctx, known)
 
     def report_state(self):
@@ -153,6 +159,30 @@ class ComputeManager(manager.Manager):
             self.conductor.action_result(ctx, inst.uuid, self.host, states.ACTION_FOR_TASK[task],
                                          False, power_state or states.NOSTATE,
                                          "interrupted by a restart of the compute service")
+        elif task == states.MIGRATING:
+            self._adopt_live_migration(ctx, inst)
+
+    def _adopt_live_migration(self, ctx, inst):
+        """A live migration from this host whose hypervisor job outlived the
+        restart: watch it to its end again. Without a job (or a driver that
+        cannot tell) the conductor's healer settles the migration."""
+        adopt = getattr(self.driver, "adopt_live_migration", None)
+        try:
+            job = adopt(inst) if adopt is not None else None
+        except Exception:
+            LOG.exception("Cannot look for a live migration job of %s", inst.uuid)
+            return
+        if job is None:
+            return
+        record = job.migration
+        migration = migration_obj.Migration(
+            uuid=record["uuid"], instance_uuid=inst.uuid, migration_type=ms.LIVE,
+            status=ms.RUNNING, source_compute=self.host, source_node=record.get("source_node"),
+            dest_compute=record["dest_compute"], dest_node=record.get("dest_node"),
+            block_migration=bool(record.get("block_migration")))
+        LOG.warning("Adopted the running live migration %s of %s to %s", migration.uuid,
+                    inst.uuid, migration.dest_compute)
+        self._start_live_migration(ctx, inst, migration, job)
 
     # --- RPC endpoints -------------------------------------------------------
     def build_and_run_instance(self, ctxt, instance, node, attempt_hosts):
@@ -211,6 +241,9 @@ class ComputeManager(manager.Manager):
         return {"ok": ok, "reason": reason, "shared_storage": shared}
 
     def live_migration(self, ctxt, instance, migration):
+        self._start_live_migration(ctxt, instance, migration)
+
+    def _start_live_migration(self, ctxt, instance, migration, adopted_job=None):
         run = live_migration_source.SourceRun(ctxt, instance, migration, self._lm_deps,
                                               self._outgoing)
         with self._locks_guard:
@@ -219,7 +252,7 @@ class ComputeManager(manager.Manager):
         def work():
             try:
                 with self._working_on(instance.uuid):
-                    run.run()
+                    run.run(adopted_job)
             finally:
                 with self._locks_guard:
                     self._migrations.pop(migration.uuid, None)
@@ -261,6 +294,34 @@ class ComputeManager(manager.Manager):
             run = self._migrations.get(migration_uuid)
         if run is not None:
             run.request_force_complete()
+
+    # --- cold migration / resize / evacuation (compute/cold_migration.py) ---------
+    def prep_resize(self, ctxt, instance, migration):
+        return self.cold.prep_resize(ctxt, instance, migration)
+
+    def resize_instance(self, ctxt, instance, migration, dest_info):
+        self.cold.resize_instance(ctxt, instance, migration, dest_info)
+
+    def finish_resize(self, ctxt, instance, migration, manifest, power_on):
+        self.cold.finish_resize(ctxt, instance, migration, manifest, power_on)
+
+    def confirm_resize(self, ctxt, instance, migration):
+        self.cold.confirm_resize(ctxt, instance, migration)
+
+    def revert_resize(self, ctxt, instance, migration):
+        self.cold.revert_resize(ctxt, instance, migration)
+
+    def finish_revert_resize(self, ctxt, instance, migration):
+        self.cold.finish_revert_resize(ctxt, instance, migration)
+
+    def cleanup_resize(self, ctxt, instance, migration):
+        self.cold.cleanup_resize(ctxt, instance, migration)
+
+    def rebuild_instance(self, ctxt, instance, migration):
+        self.cold.rebuild_instance(ctxt, instance, migration)
+
+    def describe_migration(self, ctxt, instance, migration):
+        return self.cold.describe_migration(ctxt, instance, migration)
 
     def get_console_output(self, ctxt, instance, length):
         try:

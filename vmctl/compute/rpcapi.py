@@ -8,11 +8,14 @@ API version history:
           live_migration, pre_live_migration, post_live_migration_at_destination,
           rollback_live_migration_at_destination, live_migration_abort,
           live_migration_force_complete
+    1.4 - cold migration / resize / evacuation: prep_resize, resize_instance,
+          finish_resize, confirm_resize, revert_resize, finish_revert_resize,
+          cleanup_resize, rebuild_instance, describe_migration
 """
 
 from vmctl import rpc
 
-VERSION = "1.3"
+VERSION = "1.4"
 
 
 class ComputeAPI:
@@ -80,3 +83,41 @@ class ComputeAPI:
     def live_migration_force_complete(self, ctx, host, migration_uuid):
         self._v13(host).cast(ctx, "live_migration_force_complete",
                              migration_uuid=migration_uuid)
+
+    # --- cold migration / resize / evacuation (compute/cold_migration.py) -----
+    def _v14(self, host, timeout=None):
+        return self.client.prepare(server=host, version="1.4", timeout=timeout)
+
+    def prep_resize(self, ctx, host, instance, migration, timeout=30):
+        """{"ok", "reason", "info"} from the destination."""
+        return self._v14(host, timeout).call(ctx, "prep_resize", instance=instance,
+                                             migration=migration)
+
+    def resize_instance(self, ctx, host, instance, migration, dest_info):
+        self._v14(host).cast(ctx, "resize_instance", instance=instance,
+                             migration=migration, dest_info=dest_info)
+
+    def finish_resize(self, ctx, host, instance, migration, manifest, power_on):
+        self._v14(host).cast(ctx, "finish_resize", instance=instance, migration=migration,
+                             manifest=manifest, power_on=power_on)
+
+    def confirm_resize(self, ctx, host, instance, migration):
+        self._v14(host).cast(ctx, "confirm_resize", instance=instance, migration=migration)
+
+    def revert_resize(self, ctx, host, instance, migration):
+        self._v14(host).cast(ctx, "revert_resize", instance=instance, migration=migration)
+
+    def finish_revert_resize(self, ctx, host, instance, migration):
+        self._v14(host).cast(ctx, "finish_revert_resize", instance=instance,
+                             migration=migration)
+
+    def cleanup_resize(self, ctx, host, instance, migration):
+        self._v14(host).cast(ctx, "cleanup_resize", instance=instance, migration=migration)
+
+    def rebuild_instance(self, ctx, host, instance, migration):
+        self._v14(host).cast(ctx, "rebuild_instance", instance=instance, migration=migration)
+
+    def describe_migration(self, ctx, host, instance, migration, timeout=15):
+        """{"busy", "power_state", "held"}: what ``host`` has of a move."""
+        return self._v14(host, timeout).call(ctx, "describe_migration", instance=instance,
+                                             migration=migration)

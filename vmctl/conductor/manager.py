@@ -12,9 +12,13 @@ from vmctl.compute import rpcapi as compute_rpcapi
 from vmctl.conductor import rpcapi
 from vmctl.conductor.tasks import build
 from vmctl.conductor.tasks import delete
+from vmctl.conductor.tasks import evacuate
 from vmctl.conductor.tasks import heal
 from vmctl.conductor.tasks import live_migrate
 from vmctl.conductor.tasks import power
+from vmctl.conductor.tasks import resize
+from vmctl.conductor.tasks import resize_end
+from vmctl.conductor.tasks import resize_heal
 from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import instances as db_instances
 from vmctl.db import services as db_services
@@ -38,11 +42,24 @@ class ConductorManager(manager.Manager):
         self.live_migrations = live_migrate.LiveMigrateTask(deps)
         self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
                                     self.live_migrations, _service_context)
+        self._init_cold_moves(deps)
+
+    def _init_cold_moves(self, deps):
+        self.resizes = resize.ResizeTask(deps)
+        self.resize_ends = resize_end.ResizeEndTask(deps, self.resizes)
+        self.evacuations = evacuate.EvacuateTask(deps, self.resizes)
+        self.resizes.steps.update(self.evacuations.steps)
+        self.deletes.after_delete += [self.resize_ends.instance_deleted,
+                                      self.evacuations.instance_deleted]
+        self.healer.moves = resize_heal.ResizeHealer(deps, self.resizes, self.resize_ends,
+                                                     self.evacuations)
 
     def periodic_tasks(self):
         timeout = self.conf.conductor.stalled_task_seconds
         return [("heal_stalled_tasks", max(1, timeout // 2),
-                 lambda: self.healer.run(timeout))]
+                 lambda: self.healer.run(timeout)),
+                ("confirm_resizes", lambda: max(1, min(60, self.conf.resize_confirm_window / 4)),
+                 lambda: self.resize_ends.auto_confirm(_service_context))]
 
     def report_state(self):
         self.service_heartbeat(None, self.conf.host, "vmctl-conductor", self.conf.conductor.topic)
@@ -72,6 +89,25 @@ class ConductorManager(manager.Manager):
 
     def live_migration_finished(self, ctxt, migration_uuid, outcome, reason):
         self.live_migrations.finish(ctxt, migration_uuid, outcome, reason)
+
+    def migrate_server(self, ctxt, instance_uuid, migration_uuid, host):
+        self.resizes.start(ctxt, instance_uuid, migration_uuid, host)
+
+    def confirm_resize(self, ctxt, instance_uuid, migration_uuid):
+        self.resize_ends.confirm(ctxt, instance_uuid, migration_uuid)
+
+    def revert_resize(self, ctxt, instance_uuid, migration_uuid):
+        self.resize_ends.revert(ctxt, instance_uuid, migration_uuid)
+
+    def evacuate_instance(self, ctxt, instance_uuid, migration_uuid, host):
+        self.evacuations.start(ctxt, instance_uuid, migration_uuid, host)
+
+    def cold_migration_result(self, ctxt, migration_uuid, step, ok, info, reason,
+                              started_at):
+        self.resizes.result(ctxt, migration_uuid, step, ok, info, reason, started_at)
+
+    def moves_on_host(self, ctxt, host):
+        return self.resize_ends.moves_on_host(host)
 
     def get_console_output(self, ctxt, instance_uuid, length):
         with self.db.reader() as session:

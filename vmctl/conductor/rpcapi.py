@@ -12,11 +12,14 @@ API version history:
     1.3 - live migration: live_migrate_instance, live_migration_abort,
           live_migration_force_complete (from the API); migration_update,
           live_migration_finished (from computes)
+    1.4 - cold migration / resize / evacuation: migrate_server, confirm_resize,
+          revert_resize, evacuate_instance (from the API); cold_migration_result,
+          moves_on_host (from computes)
 """
 
 from vmctl import rpc
 
-VERSION = "1.3"
+VERSION = "1.4"
 
 
 class ConductorAPI:
@@ -56,7 +59,40 @@ class ConductorAPI:
                                                 instance_uuid=instance_uuid,
                                                 migration_uuid=migration_uuid)
 
+    def migrate_server(self, ctx, instance_uuid, migration_uuid, host):
+        """Cold migration or resize (the migration record says which)."""
+        self.client.prepare(version="1.4").cast(
+            ctx, "migrate_server", instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid, host=host)
+
+    def confirm_resize(self, ctx, instance_uuid, migration_uuid):
+        self.client.prepare(version="1.4").cast(ctx, "confirm_resize",
+                                                instance_uuid=instance_uuid,
+                                                migration_uuid=migration_uuid)
+
+    def revert_resize(self, ctx, instance_uuid, migration_uuid):
+        self.client.prepare(version="1.4").cast(ctx, "revert_resize",
+                                                instance_uuid=instance_uuid,
+                                                migration_uuid=migration_uuid)
+
+    def evacuate_instance(self, ctx, instance_uuid, migration_uuid, host):
+        self.client.prepare(version="1.4").cast(
+            ctx, "evacuate_instance", instance_uuid=instance_uuid,
+            migration_uuid=migration_uuid, host=host)
+
     # --- reported by compute agents ---------------------------------------
+    def cold_migration_result(self, ctx, migration_uuid, step, ok, info, reason=None,
+                              started_at=None):
+        """A compute finished one step of a cold move (compute/cold_migration.py)."""
+        self.client.prepare(version="1.4").cast(
+            ctx, "cold_migration_result", migration_uuid=migration_uuid, step=step,
+            ok=ok, info=info, reason=reason, started_at=started_at)
+
+    def moves_on_host(self, ctx, host, timeout=None):
+        """Unfinished cold moves involving ``host`` (its start-up recovery)."""
+        return self.client.prepare(version="1.4", timeout=timeout).call(
+            ctx, "moves_on_host", host=host)
+
     def service_heartbeat(self, ctx, host, binary, topic):
         self.client.prepare().cast(ctx, "service_heartbeat", host=host,
                                    binary=binary, topic=topic)

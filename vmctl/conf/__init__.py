@@ -6,6 +6,7 @@ hand-written.
 """
 
 from vmctl.conf import api
+from vmctl.conf import cold_migration
 from vmctl.conf import compute
 from vmctl.conf import conductor
 from vmctl.conf import database
@@ -17,7 +18,7 @@ from vmctl.conf import migration
 from vmctl.conf import scheduler
 
 AREAS = (default, database, api, conductor, scheduler, compute, fake, libvirt, image,
-         migration)
+         migration, cold_migration)
 
 
 def register_all(conf):

@@ -62,32 +62,10 @@ def claim(db, node_id, consumer_uuid, instance_uuid, vcpus, memory_mb, disk_gb,
     raise exception.ClaimFailed(node=node_id, reason="too many concurrent claims")
 
 
-def release(db, consumer_uuid, node_id=None, retries=8):
+def release(db, consumer_uuid, node_id=None):
     """Release the claims a consumer holds (on one node, or all). Idempotent."""
-    query = sa.select(CLAIM).filter_by(consumer_uuid=consumer_uuid)
-    if node_id is not None:
-        query = query.filter_by(compute_node_id=node_id)
-    for _attempt in range(retries):
-        try:
-            with db.transaction() as session:
-                claims = list(session.scalars(query))
-                for claim_row in claims:
-                    _release_one(session, claim_row)
-                return
-        except _LostRace:
-            continue
-    raise exception.ClaimFailed(node="?", reason="could not release claims of %s" % consumer_uuid)
-
-
-class _LostRace(Exception):
-    """Another writer bumped the node's generation: roll back and retry."""
-
-
-def _release_one(session, claim_row):
-    node = session.get(NODE, claim_row.compute_node_id, populate_existing=True)
-    if not _bump(session, node, -claim_row.vcpus, -claim_row.memory_mb, -claim_row.disk_gb):
-        raise _LostRace()
-    session.delete(claim_row)
+    with db.transaction() as session:
+        release_in(session, consumer_uuid, node_id)
 
 
 def for_consumer(session, consumer_uuid):
@@ -103,10 +81,46 @@ def usage_by_node(session):
     return {r[0]: (int(r[1]), int(r[2]), int(r[3])) for r in rows}
 
 
-def move_consumer(db, from_uuid, to_uuid):
-    """Hand every claim of one consumer to another (a finished move: the
-    migration's claim on the destination becomes the instance's)."""
-    with db.transaction() as session:
-        session.execute(sa.update(CLAIM).where(CLAIM.consumer_uuid == from_uuid)
-                        .values(consumer_uuid=to_uuid)
+def swap_consumers(session, first, second):
+    """Exchange the claims of two consumers, inside the caller's transaction
+    (a resize finishing: the instance takes the destination, the migration
+    keeps the source; a revert swaps them back). Usage does not change."""
+    parked = "swap-" + first[:30]
+    for old, new in ((first, parked), (second, first), (parked, second)):
+        session.execute(sa.update(CLAIM).where(CLAIM.consumer_uuid == old)
+                        .values(consumer_uuid=new)
                         .execution_options(synchronize_session=False))
+
+
+def move_consumer_in(session, from_uuid, to_uuid):
+    """``move_consumer`` inside the caller's transaction."""
+    session.execute(sa.update(CLAIM).where(CLAIM.consumer_uuid == from_uuid)
+                    .values(consumer_uuid=to_uuid)
+                    .execution_options(synchronize_session=False))
+
+
+def release_in(session, consumer_uuid, node_id=None):
+    """Release the claims of a consumer inside the caller's transaction, so
+    that it commits (or not) with the status change it belongs to.
+
+    Giving resources back needs no fit check: each claim row is deleted
+    first (only the one deleter that matches it gives its resources back,
+    so two concurrent releases never count twice), then usage is
+    decremented in SQL (``used = used - n``, atomic under the row lock) and
+    the generation bumped so that concurrent claimers re-read.
+    """
+    for claim_row in for_consumer(session, consumer_uuid):
+        if node_id is not None and claim_row.compute_node_id != node_id:
+            continue
+        gone = session.execute(sa.delete(CLAIM).where(CLAIM.id == claim_row.id)
+                               .execution_options(synchronize_session=False))
+        if gone.rowcount != 1:
+            continue
+        session.execute(
+            sa.update(NODE).where(NODE.id == claim_row.compute_node_id)
+            .values(vcpus_used=NODE.vcpus_used - claim_row.vcpus,
+                    memory_mb_used=NODE.memory_mb_used - claim_row.memory_mb,
+                    local_gb_used=NODE.local_gb_used - claim_row.disk_gb,
+                    generation=NODE.generation + 1)
+            .execution_options(synchronize_session=False))
+        session.expunge(claim_row)

@@ -103,3 +103,56 @@ def list_filtered(session, instance_uuid=None, status=None, migration_type=None,
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
+
+
+def unfinished_moves(session, instance_uuid=None, host=None):
+    """Cold migrations, resizes and evacuations not yet at rest, oldest first
+    (an evacuation ``done`` waits for its old host: it counts)."""
+    kinds = {ms.COLD: ms.COLD_IN_PROGRESS, ms.RESIZE: ms.COLD_IN_PROGRESS,
+             ms.EVACUATION: ms.EVACUATION_IN_PROGRESS | {ms.DONE}}
+    query = sa.select(MIGRATION).where(sa.or_(*[
+        sa.and_(MIGRATION.migration_type == kind, MIGRATION.status.in_(list(statuses)))
+        for kind, statuses in kinds.items()])).order_by(MIGRATION.id)
+    if instance_uuid is not None:
+        query = query.filter_by(instance_uuid=instance_uuid)
+    if host is not None:
+        query = query.where(sa.or_(MIGRATION.source_compute == host,
+                                   MIGRATION.dest_compute == host))
+    return list(session.scalars(query))
+
+
+def any_in_progress_on_host(session, host):
+    """True when a migration of any kind still involves ``host``."""
+    return session.scalars(
+        sa.select(MIGRATION.id)
+        .where(sa.or_(MIGRATION.source_compute == host, MIGRATION.dest_compute == host),
+               MIGRATION.status.in_(list(ms.ANY_IN_PROGRESS)))
+        .limit(1)).first() is not None
+
+
+def finished_before(session, cutoff):
+    """Resizes and cold migrations waiting in ``finished`` since before ``cutoff``."""
+    return list(session.scalars(
+        sa.select(MIGRATION)
+        .where(MIGRATION.migration_type.in_([ms.COLD, ms.RESIZE]),
+               MIGRATION.status == ms.FINISHED,
+               sa.func.coalesce(MIGRATION.updated_at, MIGRATION.created_at) < cutoff)
+        .order_by(MIGRATION.id)))
+
+
+def begin_resize_end(session, instance_uuid, migration_uuid, task_state, status,
+                     vm_states=("resized",)):
+    """confirm/revert: the instance (resting in ``vm_states``) takes
+    ``task_state`` and its migration moves finished -> ``status``, both or
+    neither (a savepoint). False when either had moved on."""
+    from vmctl.db import instances as db_instances
+
+    savepoint = session.begin_nested()
+    if (db_instances.compare_and_swap(session, instance_uuid, {"task_state": task_state},
+                                      expected_task_state=None,
+                                      expected_vm_states=list(vm_states))
+            and move(session, migration_uuid, status, expected=[ms.FINISHED])):
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    return False

@@ -16,11 +16,12 @@ from vmctl.policies import images
 from vmctl.policies import instance_actions
 from vmctl.policies import migrations
 from vmctl.policies import server_actions
+from vmctl.policies import server_moves
 from vmctl.policies import servers
 from vmctl.policies import services
 
 MODULES = (base, flavors, servers, server_actions, instance_actions, services,
-           hypervisors, images, migrations)
+           hypervisors, images, migrations, server_moves)
 
 
 def list_rules():

@@ -103,6 +103,43 @@ class ComputeDriver(abc.ABC):
     def rollback_live_migration_at_destination(self, instance, migration):
         """The migration failed: remove what pre_live_migration made."""
 
+    # --- cold migration / resize (see doc/cold-migration.md) ----------------
+    def prepare_migration_target(self, instance, migration):
+        """Destination: ready to receive ``instance`` (with its new flavor)?
+        Returns what the source needs (e.g. the storage identity, to detect
+        shared storage); VirtError if this host cannot take it."""
+        raise VirtError("this driver cannot cold-migrate")
+
+    def migrate_disk_and_power_off(self, instance, migration, dest_info):
+        """Source: power the guest off and offer its disks for the
+        destination; returns a disk_transfer manifest. The source keeps
+        everything needed to restore the guest until confirm or revert.
+        Idempotent for one migration (a second call returns the manifest
+        again). On failure the guest is left as it was."""
+        raise VirtError("this driver cannot cold-migrate")
+
+    def finish_migration(self, instance, migration, manifest, power_on):
+        """Destination: pull the disks (disk_transfer.pull), grow them to
+        the new flavor, define the guest and start it if ``power_on``;
+        returns its power_state. Idempotent; on failure removes what it made."""
+        raise VirtError("this driver cannot cold-migrate")
+
+    def revert_migration_at_destination(self, instance, migration):
+        """Destination: remove what finish_migration made. Idempotent."""
+
+    def finish_revert_migration(self, instance, migration):
+        """Source: bring the guest back exactly as it was (flavor, disk,
+        power state) from what migrate_disk_and_power_off kept; returns its
+        power_state. Idempotent."""
+        raise VirtError("this driver cannot cold-migrate")
+
+    def confirm_migration(self, instance, migration):
+        """Source: drop what was kept for a revert. Idempotent."""
+
+    def held_migrations(self):
+        """{instance uuid: migration uuid} of guests kept here for a revert."""
+        return {}
+
     @abc.abstractmethod
     def get_available_resource(self):
         """Inventory: vcpus, memory_mb, local_gb, hypervisor_type/version, host_ip."""

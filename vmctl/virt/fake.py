@@ -12,6 +12,7 @@ import time
 
 from vmctl import states
 from vmctl.virt import driver
+from vmctl.virt import fake_cold_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -26,7 +27,7 @@ _TRANSITIONS = {
 }
 
 
-class FakeDriver(driver.ComputeDriver):
+class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
     def __init__(self, conf):
         self.conf = conf
         self._lock = threading.Lock()

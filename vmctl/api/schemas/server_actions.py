@@ -33,6 +33,12 @@ ACTIONS = {
     "resume": _no_args,
     "os-getConsoleOutput": console_output,
     "os-migrateLive": {},  # validated per microversion: schemas/migrations.py
+    # cold moves, validated per microversion: schemas/server_moves.py
+    "migrate": {},
+    "resize": {},
+    "confirmResize": {},
+    "revertResize": {},
+    "evacuate": {},
 }
 
 

@@ -50,9 +50,12 @@ class SourceRun:
             self.monitor.request_force_complete()
 
     # --- the flow ---------------------------------------------------------------
-    def run(self):
+    def run(self, adopted_job=None):
+        """The whole flow; with ``adopted_job`` (a hypervisor job an agent
+        restart found running) only its monitoring and the end."""
         try:
-            status, reason = self._run()
+            status, reason = (self._run() if adopted_job is None
+                              else self._end(*self._watch(adopted_job)))
         except Exception as exc:
             LOG.exception("Live migration %s failed", self.migration.uuid)
             status, reason = ms.ERROR, "unexpected failure on the source: %s" % exc
@@ -85,7 +88,9 @@ class SourceRun:
         if self._abort.is_set() or not self._move(ms.RUNNING):
             self._rollback_destination()
             return ms.CANCELLED, "aborted while preparing"
-        status, reason = self._migrate(ready.get("info", {}))
+        return self._end(*self._migrate(ready.get("info", {})))
+
+    def _end(self, status, reason):
         if status == "completed":
             self._complete()
             return ms.COMPLETED, None
@@ -93,13 +98,19 @@ class SourceRun:
         return (ms.CANCELLED if status == "cancelled" else ms.FAILED), reason
 
     def _migrate(self, dest_info):
-        policy = policy_config.resolve(self.conf.migration,
-                                       self.instance.flavor.extra_specs)
+        policy = self._policy()
         try:
             job = self.driver.live_migration_start(self.instance, self.migration,
                                                    dest_info, policy)
         except virt_driver.VirtError as exc:
             return "failed", str(exc)
+        return self._watch(job, policy)
+
+    def _policy(self):
+        return policy_config.resolve(self.conf.migration, self.instance.flavor.extra_specs)
+
+    def _watch(self, job, policy=None):
+        policy = policy or self._policy()
         facts = policies.MigrationFacts(
             memory_bytes=self.instance.flavor.memory_mb * 1024 * 1024,
             disk_bytes=job.disk_sizes() if self.migration.block_migration else (),

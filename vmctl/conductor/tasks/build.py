@@ -148,6 +148,8 @@ class BuildTask:
             moved = db_instances.compare_and_swap(session, uuid, values,
                                                   expected_task_state=states.SPAWNING,
                                                   expected_host=host)
+            if moved:
+                db_claims.release_in(session, uuid)
             if moved and not retry:
                 message = ("Build of instance %s failed on %s: %s. Exceeded maximum "
                            "number of retries (%d)." % (uuid, host, reason,
@@ -157,7 +159,6 @@ class BuildTask:
         if not moved:
             # Deleted meanwhile (the delete frees the claims) or a stale report.
             return
-        db_claims.release(self.db, uuid)
         if retry:
             LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
             self.schedule_and_build(ctx, [uuid], attempt_hosts)

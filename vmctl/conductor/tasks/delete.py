@@ -24,6 +24,9 @@ class DeleteTask:
         self.db = deps.db
         self.conf = deps.conf
         self.compute = deps.compute
+        # f(ctx, uuid) called once an instance is deleted: what other
+        # workflows (cold moves) must free besides its own claims.
+        self.after_delete = []
 
     def start(self, ctx, uuid):
         with self.db.reader() as session:
@@ -52,8 +55,10 @@ class DeleteTask:
                     db_actions.finish_action(session, uuid, ctx.request_id)
                     db_actions.finish_all_open(session, uuid,
                                                "The instance was deleted before this finished.")
+                    db_claims.release_in(session, uuid)
             if deleted:
-                db_claims.release(self.db, uuid)
+                for hook in self.after_delete:
+                    hook(ctx, uuid)
             else:
                 LOG.debug("Guest of %s removed from %s (not a delete)", uuid, host)
             return

@@ -14,6 +14,7 @@ what the instance's compute reports now:
   migrating       (live) the source no longer runs the migration: the guest
                   still on the source -> failed, rolled back; only on the
                   destination -> completed; on neither -> error
+  resize_*, rebuilding   cold moves: see resize_heal.py
 
 A compute that is still working on the instance, or does not answer, is
 left alone (its own start-up recovery handles the restart case). A
@@ -29,6 +30,7 @@ import oslo_messaging as messaging
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import live_migrate
+from vmctl.conductor.tasks import resize_heal
 from vmctl.db import actions as db_actions
 from vmctl.db import instances as db_instances
 from vmctl.db import migration_records as db_migrations
@@ -38,10 +40,12 @@ from vmctl.objects import instance as instance_obj
 LOG = logging.getLogger(__name__)
 
 HEALED_TASKS = (states.SCHEDULING, states.SPAWNING, states.DELETING, states.MIGRATING,
-                *states.ACTION_FOR_TASK)
+                *states.ACTION_FOR_TASK, *resize_heal.TASKS)
 
 
 class HealTask:
+    moves = None  # resize_heal.ResizeHealer: cold migration, resize, evacuation
+
     def __init__(self, deps, builds, power, deletes, live_migrations, make_context):
         self.db = deps.db
         self.compute = deps.compute
@@ -70,6 +74,9 @@ class HealTask:
 
     def _heal(self, ctx, row):
         task = row.task_state
+        if task in resize_heal.TASKS and self.moves is not None:
+            self.moves.heal(ctx, row)
+            return
         if task == states.SCHEDULING:
             LOG.warning("Build of %s stalled in scheduling; scheduling it again", row.uuid)
             self.builds.schedule_and_build(ctx, [row.uuid], [])

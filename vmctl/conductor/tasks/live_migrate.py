@@ -171,11 +171,11 @@ class LiveMigrateTask:
                                     "Success" if outcome == ms.COMPLETED else "Error",
                                     host=migration.source_compute, details=reason)
             db_actions.finish_action(session, migration.instance_uuid, ctx.request_id)
-        if outcome == ms.COMPLETED:
-            db_claims.release(self.db, migration.instance_uuid)
-            db_claims.move_consumer(self.db, migration_uuid, migration.instance_uuid)
-        else:
-            db_claims.release(self.db, migration_uuid)
+            if outcome == ms.COMPLETED:
+                db_claims.release_in(session, migration.instance_uuid)
+                db_claims.move_consumer_in(session, migration_uuid, migration.instance_uuid)
+            else:
+                db_claims.release_in(session, migration_uuid)
         LOG.info("Live migration %s of %s: %s%s", migration_uuid, migration.instance_uuid,
                  outcome, " (%s)" % reason if reason else "")
 

@@ -1,0 +1,175 @@
+"""Cold moves, as server actions: migrate, resize, confirmResize,
+revertResize and evacuate (POST /servers/{id}/action).
+
+Each moves the instance's task_state with one compare-and-swap in the
+transaction that writes the migration record and the instance action, then
+casts to the conductor (conductor/tasks/resize.py, evacuate.py):
+
+  migrate / resize   (active|stopped, None) -> resize_prep; migration
+                     pre-migrating of type ``migration`` / ``resize``
+  confirmResize      (resized, None) -> resize_confirming; finished -> confirming
+  revertResize       (resized, None) -> resize_reverting; finished -> reverting
+  evacuate           (active|stopped|error, None) -> rebuilding, only when the
+                     instance's compute service is down or forced down;
+                     migration ``evacuation`` accepted
+"""
+
+import secrets
+import string
+
+from vmctl import exception
+from vmctl import migration_states as ms
+from vmctl import states
+from vmctl.api import errors
+from vmctl.api import microversion as mv
+from vmctl.api import servers
+from vmctl.api import validation
+from vmctl.api.request import Reply
+from vmctl.api.schemas import server_moves as schema
+from vmctl.db import actions as db_actions
+from vmctl.db import flavors as db_flavors
+from vmctl.db import instances as db_instances
+from vmctl.db import migration_records as db_migrations
+from vmctl.db import services as db_services
+from vmctl.policies import server_moves as policies
+
+_PASSWORD_CHARS = string.ascii_letters + string.digits
+
+
+def migrate(api, server_id, value):
+    api.authorize(policies.MIGRATE)
+    validation.validate(schema.action("migrate", schema.migrate(
+        api.version.matches(mv.MIGRATE_HOST))), {"migrate": value})
+    host = (value or {}).get("host")
+    _start_move(api, server_id, ms.COLD, "migrate", host=host)
+    return Reply(202)
+
+
+def resize(api, server_id, value):
+    api.authorize(policies.RESIZE)
+    validation.validate(schema.action("resize", schema.resize), {"resize": value})
+    flavor_id = servers._ref_id(value["flavorRef"])
+    with api.db.reader() as session:
+        try:
+            flavor = db_flavors.snapshot(db_flavors.get(session, flavor_id))
+        except exception.FlavorNotFound:
+            raise errors.BadRequest("Invalid flavorRef: flavor %s could not be found."
+                                    % flavor_id) from None
+    _start_move(api, server_id, ms.RESIZE, "resize", new_flavor=flavor)
+    return Reply(202)
+
+
+def _check_new_flavor(row, flavor):
+    old = row.flavor
+    if flavor["flavorid"] == old["flavorid"]:
+        raise errors.BadRequest("Invalid flavorRef: when resizing, instances must "
+                                "change flavor (%s is the current one)." % flavor["flavorid"])
+    if flavor["root_gb"] < old["root_gb"]:
+        raise errors.BadRequest(
+            "Invalid flavorRef: resizing to a smaller root disk is not allowed (flavor "
+            "%s has %d GB, the server has %d GB)." % (flavor["flavorid"], flavor["root_gb"],
+                                                      old["root_gb"]))
+
+
+def _start_move(api, server_id, kind, action, host=None, new_flavor=None):
+    with api.db.transaction() as session:
+        if host and not db_services.list_all(session, binary="vmctl-compute", host=host):
+            raise errors.BadRequest("Compute host %s could not be found." % host)
+        row = db_instances.get(session, server_id, project_id=api.project_scope())
+        if new_flavor is not None:
+            _check_new_flavor(row, new_flavor)
+        if host and host == row.host and not api.conf.allow_resize_to_same_host:
+            raise errors.BadRequest("The target host can't be the same one.")
+        if not db_instances.compare_and_swap(
+                session, row.uuid, {"task_state": states.RESIZE_PREP},
+                expected_task_state=None, expected_vm_states=states.RESIZE_FROM):
+            session.refresh(row)
+            raise errors.Conflict(servers.conflict_message(action, row))
+        migration = db_migrations.create(session, {
+            "uuid": api.new_uuid(), "instance_uuid": row.uuid, "migration_type": kind,
+            "status": ms.PRE_MIGRATING, "source_compute": row.host, "source_node": row.node,
+            "dest_compute": host, "old_flavor": row.flavor,
+            "new_flavor": new_flavor or row.flavor,
+            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id})
+        db_actions.start(session, api.ctx, row.uuid, action)
+    api.conductor.migrate_server(api.ctx, row.uuid, migration.uuid, host)
+
+
+def confirm_resize(api, server_id, value):
+    api.authorize(policies.CONFIRM_RESIZE)
+    validation.validate(schema.action("confirmResize", schema.confirm_resize),
+                        {"confirmResize": value})
+    row, migration = _end_resize(api, server_id, "confirmResize",
+                                 states.RESIZE_CONFIRMING, ms.CONFIRMING)
+    api.conductor.confirm_resize(api.ctx, row.uuid, migration.uuid)
+    return Reply(204)
+
+
+def revert_resize(api, server_id, value):
+    api.authorize(policies.REVERT_RESIZE)
+    validation.validate(schema.action("revertResize", schema.revert_resize),
+                        {"revertResize": value})
+    row, migration = _end_resize(api, server_id, "revertResize",
+                                 states.RESIZE_REVERTING, ms.REVERTING)
+    api.conductor.revert_resize(api.ctx, row.uuid, migration.uuid)
+    return Reply(202)
+
+
+def _end_resize(api, server_id, action, task_state, status):
+    with api.db.transaction() as session:
+        row = db_instances.get(session, server_id, project_id=api.project_scope())
+        waiting = [m for m in db_migrations.unfinished_moves(session, row.uuid)
+                   if m.status == ms.FINISHED]
+        if row.vm_state != states.RESIZED or row.task_state is not None:
+            raise errors.Conflict(servers.conflict_message(action, row))
+        if not waiting:
+            raise errors.BadRequest("Instance has not been resized.")
+        if not db_migrations.begin_resize_end(session, row.uuid, waiting[-1].uuid,
+                                              task_state, status):
+            session.refresh(row)
+            raise errors.Conflict(servers.conflict_message(action, row))
+        db_actions.start(session, api.ctx, row.uuid, action)
+    return row, waiting[-1]
+
+
+def evacuate(api, server_id, value):
+    api.authorize(policies.EVACUATE)
+    no_shared = api.version.matches(mv.EVACUATE_NO_SHARED_STORAGE)
+    with_force = (api.version.matches(mv.EVACUATE_FORCE)
+                  and not api.version.matches(mv.EVACUATE_NO_FORCE))
+    validation.validate(schema.action("evacuate", schema.evacuate(no_shared, with_force)),
+                        {"evacuate": value})
+    host = value.get("host")
+    with api.db.transaction() as session:
+        if host and not db_services.list_all(session, binary="vmctl-compute", host=host):
+            raise errors.NotFound("Compute host %s not found." % host)
+        row = db_instances.get(session, server_id, project_id=api.project_scope())
+        _check_evacuable(api, session, row, host)
+        if not db_instances.compare_and_swap(
+                session, row.uuid, {"task_state": states.REBUILDING},
+                expected_task_state=None, expected_vm_states=states.EVACUATE_FROM):
+            session.refresh(row)
+            raise errors.Conflict(servers.conflict_message("evacuate", row))
+        migration = db_migrations.create(session, {
+            "uuid": api.new_uuid(), "instance_uuid": row.uuid,
+            "migration_type": ms.EVACUATION, "status": ms.ACCEPTED,
+            "source_compute": row.host, "source_node": row.node, "dest_compute": host,
+            "old_flavor": row.flavor, "new_flavor": row.flavor,
+            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id})
+        db_actions.start(session, api.ctx, row.uuid, "evacuate")
+    api.conductor.evacuate_instance(api.ctx, row.uuid, migration.uuid, host)
+    if no_shared:
+        return Reply(200)
+    password = value.get("adminPass") or "".join(
+        secrets.choice(_PASSWORD_CHARS) for _ in range(12))
+    return {"adminPass": password}
+
+
+def _check_evacuable(api, session, row, host):
+    if not row.host:
+        raise errors.Conflict(servers.conflict_message("evacuate", row))
+    if host and host == row.host:
+        raise errors.BadRequest("The target host can't be the same one.")
+    found = db_services.list_all(session, binary="vmctl-compute", host=row.host)
+    if found and db_services.is_up(found[0], api.conf.service_down_time):
+        raise errors.BadRequest("Compute service of %s is still in use." % row.host)
