@@ -7,7 +7,8 @@ This module turns vmctl instances into those calls.
 Each instance lives in ``[libvirt] instances_path/<uuid>/``: ``disk`` (a
 qcow2 overlay on a base image in ``[libvirt] image_cache_path``),
 ``console.log`` (the serial port) and ``images.json`` (the cached images it
-uses). Guests get no network interface yet.
+uses). Guests get no network interface yet. Live migration:
+``live_migration.LiveMigrationMixin`` and ``migration`` (the job).
 """
 
 import contextlib
@@ -24,6 +25,7 @@ from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import guest as libvirt_guest
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import imagecache
+from vmctl.virt.libvirt import live_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -126,7 +128,7 @@ def _user_message(exc):
     return get() if get else str(exc)
 
 
-class LibvirtDriver(driver.ComputeDriver):
+class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
     def __init__(self, conf, image_client=None, host=None):
         self.conf = conf
         self._host = host or libvirt_host.Host(conf.libvirt.connection_uri or None)

@@ -55,6 +55,11 @@ class Guest:
         self._domain = domain
 
     @property
+    def domain(self):
+        """The virDomain itself (for the live migration job)."""
+        return self._domain
+
+    @property
     def uuid(self):
         return self._domain.UUIDString()
 
