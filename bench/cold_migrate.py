@@ -28,7 +28,7 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, BENCH)
 
-import boot as boot_bench  # noqa: E402  (shared /proc readings and the cloud)
+import migrate as migrate_bench  # noqa: E402  (the shared measurement loop)
 
 
 def _wait_migration(api, server_id, wanted, deadline):
@@ -63,30 +63,10 @@ def migrate_once(api, server_id, timeout=30):
 
 
 def run(args, workdir):
-    hosts = ["compute%d" % n for n in range(1, 5)]
-    cloud = boot_bench.LocalCloud(
-        workdir, computes=hosts, db_url=boot_bench.db_url(args.db),
-        compute_conf={h: {"fake": dict(boot_bench.FAKE_HOST)} for h in hosts},
-        conf_overrides=boot_bench.CONF_OVERRIDES)
-    cloud.start()
-    try:
-        api = cloud.api(microversion="2.88")
-        server = api.wait_for_status(api.create_server("bench-cold")["id"], "ACTIVE")
-        migrate_once(api, server["id"])  # warm every path once
-        pids = cloud.pids()
-        before = sum(boot_bench.cpu_by_daemon(pids).values())
-        times = [migrate_once(api, server["id"]) for _ in range(args.count)]
-        cpu = sum(boot_bench.cpu_by_daemon(pids).values()) - before
-    finally:
-        cloud.stop()
-    return {
-        "cold_p50_ms": round(boot_bench.percentile(times, 50) * 1000, 1),
-        "cold_p95_ms": round(boot_bench.percentile(times, 95) * 1000, 1),
-        "cpu_s_per_cold_migration": round(cpu / args.count, 4),
-        "count": args.count, "db": args.db,
-        "samples_ms": [round(t * 1000, 1) for t in times],
-        **boot_bench.context(),
-    }
+    result = migrate_bench.measure_moves(args, workdir, "cold", migrate_once,
+                                         microversion="2.88")
+    result["cpu_s_per_cold_migration"] = result.pop("cpu")
+    return result
 
 
 def main(argv=None):
