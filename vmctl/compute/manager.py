@@ -138,6 +138,8 @@ class ComputeManager(manager.Manager):
         """Finish or undo what a previous run of this agent left half-done."""
         guests = self.driver.list_instances()
         for inst in known:
+            if inst.host != self.host:
+                continue  # incoming: the migration's source side settles it
             self._recover_one(ctx, inst, guests.get(inst.uuid))
         for uuid in set(guests) - {i.uuid for i in known}:
             LOG.warning("Destroying guest %s: no instance of this host has it", uuid)

@@ -21,6 +21,7 @@ from vmctl.conductor.tasks import resize_end
 from vmctl.conductor.tasks import resize_heal
 from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import instances as db_instances
+from vmctl.db import migration_records as db_migrations
 from vmctl.db import services as db_services
 from vmctl.objects import instance as instance_obj
 from vmctl.scheduler import rpcapi as scheduler_rpcapi
@@ -147,8 +148,17 @@ class ConductorManager(manager.Manager):
         self.power.sync(ctxt, instance_uuid, host, power_state)
 
     def instances_on_host(self, ctxt, host):
+        """The instances on ``host``, and those a migration is bringing there
+        (their ``host`` is still the source): a restarting compute must not
+        take an incoming guest for an orphan."""
         with self.db.reader() as session:
-            return [instance_obj.Instance.from_db(r) for r in db_instances.on_host(session, host)]
+            rows = db_instances.on_host(session, host)
+            known = {r.uuid for r in rows}
+            for uuid in db_migrations.incoming_instance_uuids(session, host) - known:
+                row = db_instances.find(session, uuid)
+                if row is not None:
+                    rows.append(row)
+            return [instance_obj.Instance.from_db(r) for r in rows]
 
 
 def _service_context(request_id):

@@ -156,3 +156,11 @@ def begin_resize_end(session, instance_uuid, migration_uuid, task_state, status,
         return True
     savepoint.rollback()
     return False
+
+
+def incoming_instance_uuids(session, host):
+    """Instances an unfinished migration (of any kind) is moving to ``host``."""
+    return set(session.scalars(
+        sa.select(MIGRATION.instance_uuid)
+        .where(MIGRATION.dest_compute == host,
+               MIGRATION.status.not_in(list(ms.TERMINAL)))))
