@@ -219,3 +219,26 @@ def test_outgoing_limit_queues_and_a_queued_migration_can_be_aborted(lm_cloud):
         assert _wait_migration(api, server["id"])["status"] == "cancelled"
     for server in servers:
         api.delete("servers/%s" % server["id"])
+
+
+def test_a_destination_failing_its_pre_check_is_skipped(cloud_factory):
+    """The scheduler's favourite destination refuses in its pre-check: its
+    claim is released and the conductor moves on to the next host."""
+    refuser = {"fake": {"memory_mb": 65536, "refuse_incoming_migrations": True}}
+    cloud = cloud_factory("live-precheck", computes=3, compute_conf={"compute2": refuser})
+    api = cloud.api(microversion="2.88")
+    [svc] = [s for s in api.get("os-services?binary=vmctl-compute").json()["services"]
+             if s["host"] == "compute2"]
+    assert api.put("os-services/%s" % svc["id"], json={"status": "disabled"}).status_code == 200
+    server = _boot(api, "lm-precheck")
+    assert api.put("os-services/%s" % svc["id"], json={"status": "enabled"}).status_code == 200
+    time.sleep(1.0)  # the scheduler's host states refresh
+    assert _migrate(api, server["id"]).status_code == 202
+    migration = _wait_migration(api, server["id"])
+    assert migration["status"] == "completed", _events(api, server["id"])
+    assert migration["dest_compute"] not in ("compute2", server["OS-EXT-SRV-ATTR:host"])
+    moved = api.wait_for_status(server["id"], "ACTIVE")
+    assert moved["OS-EXT-SRV-ATTR:host"] == migration["dest_compute"]
+    [chosen] = [d for e, r, d in _events(api, server["id"])
+                if e == "conductor_live_migrate_instance"]
+    assert "skipped: compute2: compute2 refuses incoming migrations" in chosen, chosen

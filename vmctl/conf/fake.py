@@ -39,6 +39,13 @@ OPTS = [
         "with block_migration=auto copy no disk.",
     ),
     cfg.BoolOpt(
+        "refuse_incoming_migrations",
+        default=False,
+        mutable=True,
+        help="The destination pre-check of every incoming live migration "
+        "fails: used to test that the conductor moves on to another host.",
+    ),
+    cfg.BoolOpt(
         "fail_builds",
         default=False,
         mutable=True,

@@ -141,6 +141,8 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
                 "shared_storage": self.conf.fake.shared_storage}
 
     def check_migration_destination(self, instance, block_migration, source_info):
+        if self.conf.fake.refuse_incoming_migrations:
+            return False, "%s refuses incoming migrations (fake)" % self._host, False
         if source_info.get("hypervisor_type") != "fake":
             return False, "hypervisor type %s differs from fake" % source_info.get(
                 "hypervisor_type"), False

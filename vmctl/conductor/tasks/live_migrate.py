@@ -98,6 +98,7 @@ class LiveMigrateTask:
                                               source_info.get("info", {}))
             if checked.get("ok"):
                 placed["block_migration"] = _resolve_block(block_migration, checked)
+                placed["skipped"] = reasons
                 return placed, None
             db_claims.release(self.db, migration_uuid, node_id=placed["node_id"])
             tried.append(placed["host"])
@@ -127,7 +128,7 @@ class LiveMigrateTask:
                 "block_migration": dest["block_migration"]}, expected=[ms.ACCEPTED])
             if moved:
                 db_actions.event_finish(session, row.uuid, ctx.request_id, EVENT, "Success",
-                                        details="destination %s" % dest["host"])
+                                        details=_chosen(dest))
                 migration = to_object(db_migrations.find(session, migration_uuid))
         if not moved:  # aborted while we looked for a destination
             db_claims.release(self.db, migration_uuid)
@@ -210,6 +211,13 @@ class LiveMigrateTask:
         if migration is not None and migration.status in ms.IN_PROGRESS:
             self.compute.live_migration_force_complete(ctx, migration.source_compute,
                                                        migration_uuid)
+
+
+def _chosen(dest):
+    details = "destination %s" % dest["host"]
+    if dest.get("skipped"):
+        details += " (skipped: %s)" % "; ".join(dest["skipped"])
+    return details
 
 
 def _resolve_block(requested, checked):
