@@ -72,6 +72,8 @@ VIR_DOMAIN_SHUTOFF = 5
 VIR_DOMAIN_PAUSED_POSTCOPY = 12
 VIR_DOMAIN_PAUSED_POSTCOPY_FAILED = 13
 VIR_DOMAIN_SHUTOFF_MIGRATED = 5
+# How long an adopted job waits for a shut-off source domain to be undefined.
+SHUTOFF_GRACE_S = 20.0
 VIR_DOMAIN_XML_MIGRATABLE = 8
 JOB_OPERATION_MIGRATION_OUT = 5
 ACTIVE_JOB_TYPES = (job_stats.JOB_BOUNDED, job_stats.JOB_UNBOUNDED)
@@ -423,6 +425,7 @@ class AdoptedMigrationJob(_DomainJob):
         super().__init__(lookup, **kw)
         self.migration = migration
         self._final = None
+        self._shutoff_since = None
 
     @property
     def status(self):
@@ -450,6 +453,15 @@ class AdoptedMigrationJob(_DomainJob):
             return "running"
         if state == VIR_DOMAIN_SHUTOFF and reason == VIR_DOMAIN_SHUTOFF_MIGRATED:
             return self._settle("completed", None)
+        if state == VIR_DOMAIN_SHUTOFF and not self._abort_requested:
+            # A failed migration leaves the source running; a shut-off source
+            # is a switch-over libvirt has not finished tidying (the domain
+            # is undefined next: UNDEFINE_SOURCE). Wait for that, bounded.
+            first = self._shutoff_since = self._shutoff_since or self.clock()
+            if self.clock() - first < SHUTOFF_GRACE_S:
+                return "running"
+            return self._settle("failed", "the source domain stayed shut off and "
+                                "defined after the job ended (reason %s)" % reason)
         if self._abort_requested:
             return self._settle("cancelled", "the migration was aborted")
         return self._settle("failed", "the migration job ended on the source and the "
