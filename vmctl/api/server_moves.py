@@ -170,6 +170,5 @@ def _check_evacuable(api, session, row, host):
         raise errors.Conflict(servers.conflict_message("evacuate", row))
     if host and host == row.host:
         raise errors.BadRequest("The target host can't be the same one.")
-    found = db_services.list_all(session, binary="vmctl-compute", host=row.host)
-    if found and db_services.is_up(found[0], api.conf.service_down_time):
+    if db_services.compute_is_up(session, row.host, api.conf.service_down_time):
         raise errors.BadRequest("Compute service of %s is still in use." % row.host)

@@ -56,6 +56,12 @@ def heartbeat_or_register(db, host, binary, topic, version=""):
             heartbeat(session, host, binary)
 
 
+def compute_is_up(session, host, down_time):
+    """Whether ``host``'s compute service is registered and up."""
+    found = list_all(session, binary="vmctl-compute", host=host)
+    return bool(found) and is_up(found[0], down_time)
+
+
 def is_up(service, down_time, now=None):
     if service.forced_down or service.last_seen_at is None:
         return False

@@ -28,4 +28,10 @@ class Flavor(base.VmctlObject):
 
     @property
     def disk_gb(self):
-        return self.root_gb + self.ephemeral_gb + (self.swap + 1023) // 1024
+        return disk_gb(self.snapshot())
+
+
+def disk_gb(flavor):
+    """GiB of disk a flavor (snapshot dict) claims: root + ephemeral + swap (MiB, rounded up)."""
+    return (flavor["root_gb"] + flavor.get("ephemeral_gb", 0)
+            + (flavor.get("swap", 0) + 1023) // 1024)

@@ -18,6 +18,7 @@ from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
 from vmctl.db import models
+from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
 
 LOG = logging.getLogger(__name__)
@@ -26,11 +27,12 @@ SCHEDULE_EVENT = "conductor_schedule_and_build_instances"
 SPAWN_EVENT = "compute_build_and_run_instance"
 
 
-def spec_for(row):
-    flavor = row.flavor
+def spec_for(row, flavor=None):
+    """What the scheduler places: the instance's flavor (or ``flavor``, a
+    resize's new one) in the instance's availability zone."""
+    flavor = flavor or row.flavor
     return {"vcpus": flavor["vcpus"], "memory_mb": flavor["memory_mb"],
-            "disk_gb": flavor["root_gb"] + flavor.get("ephemeral_gb", 0)
-            + (flavor.get("swap", 0) + 1023) // 1024,
+            "disk_gb": flavor_obj.disk_gb(flavor),
             "availability_zone": row.availability_zone}
 
 

@@ -34,10 +34,8 @@ class DeleteTask:
             if row is None:
                 return
             inst = instance_obj.Instance.from_db(row)
-            up = False
-            if row.host:
-                services = db_services.list_all(session, binary="vmctl-compute", host=row.host)
-                up = bool(services) and db_services.is_up(services[0], self.conf.service_down_time)
+            up = bool(row.host) and db_services.compute_is_up(session, row.host,
+                                                              self.conf.service_down_time)
         if up:
             self.compute.terminate_instance(ctx, row.host, inst)
         else:

@@ -60,7 +60,8 @@ class LiveMigrateTask:
             if row is None or migration is None or migration.status != ms.ACCEPTED:
                 return
             db_actions.event_start(session, instance_uuid, ctx.request_id, EVENT)
-            source_up = self._is_up(session, row.host)
+            source_up = db_services.compute_is_up(session, row.host,
+                                                  self.conf.service_down_time)
             inst = instance_obj.Instance.from_db(row)
         if not source_up:
             self.finish(ctx, migration_uuid, ms.FAILED,
@@ -72,10 +73,6 @@ class LiveMigrateTask:
             self.finish(ctx, migration_uuid, ms.FAILED, why, event=EVENT)
             return
         self._hand_to_source(ctx, row, inst, migration_uuid, dest)
-
-    def _is_up(self, session, host):
-        found = db_services.list_all(session, binary="vmctl-compute", host=host)
-        return bool(found) and db_services.is_up(found[0], self.conf.service_down_time)
 
     def _pick_destination(self, ctx, row, inst, migration_uuid, host, block_migration):
         """(destination dict, None) or (None, why)."""

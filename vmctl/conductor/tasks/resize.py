@@ -37,6 +37,7 @@ import oslo_messaging as messaging
 
 from vmctl import migration_states as ms
 from vmctl import states
+from vmctl.conductor.tasks import build
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
@@ -72,18 +73,6 @@ def instance_with_flavor(row, flavor):
     return inst
 
 
-def spec_for(flavor, availability_zone):
-    return {"vcpus": flavor["vcpus"], "memory_mb": flavor["memory_mb"],
-            "disk_gb": flavor["root_gb"] + flavor.get("ephemeral_gb", 0)
-            + (flavor.get("swap", 0) + 1023) // 1024,
-            "availability_zone": availability_zone}
-
-
-def is_up(session, host, down_time):
-    found = db_services.list_all(session, binary="vmctl-compute", host=host)
-    return bool(found) and db_services.is_up(found[0], down_time)
-
-
 class ResizeTask:
     def __init__(self, deps):
         self.db = deps.db
@@ -103,7 +92,7 @@ class ResizeTask:
                     or row.task_state != states.RESIZE_PREP):
                 return
             db_actions.event_start(session, instance_uuid, ctx.request_id, EVENT_PREP)
-            source_up = is_up(session, row.host, self.conf.service_down_time)
+            source_up = db_services.compute_is_up(session, row.host, self.conf.service_down_time)
         if not source_up:
             self.fail_early(ctx, migration_uuid, "The source compute %s is down." % row.host)
             return
@@ -119,7 +108,7 @@ class ResizeTask:
         tried = [] if same_host else [row.host]
         reasons = []
         consumer = [{"consumer_uuid": migration.uuid, "instance_uuid": row.uuid}]
-        spec = spec_for(migration.new_flavor, row.availability_zone)
+        spec = build.spec_for(row, migration.new_flavor)
         inst = instance_with_flavor(row, migration.new_flavor)
         for _attempt in range(self.conf.scheduler.max_attempts):
             try:

@@ -18,6 +18,7 @@ from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
 from vmctl.db import migration_records as db_migrations
 from vmctl.db import models
+from vmctl.db import services as db_services
 from vmctl.objects import instance as instance_obj
 
 LOG = logging.getLogger(__name__)
@@ -39,7 +40,8 @@ class ResizeEndTask:
             m = db_migrations.find(session, migration_uuid)
             if row is None or m is None or row.task_state != task_state or m.status != status:
                 return None, None, False
-            up = resize.is_up(session, m.source_compute, self.conf.service_down_time)
+            up = db_services.compute_is_up(session, m.source_compute,
+                                               self.conf.service_down_time)
         return row, m, up
 
     def confirm(self, ctx, instance_uuid, migration_uuid):
