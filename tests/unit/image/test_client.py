@@ -10,33 +10,22 @@ import sys
 import threading
 
 from cheroot import wsgi as cheroot_wsgi
-from oslo_config import cfg
 import pytest
 import webob
 
-from vmctl import conf as vmctl_conf
-from vmctl.api import app as api_app
-from vmctl.db import api as db_api
-from vmctl.db import models
+from tests.unit.api import test_images as images_env
 from vmctl.image import client as image_client
 from vmctl.images import store as image_store
 
 DATA = os.urandom(300 * 1024 + 3)
 
 
-class Server:
-    """vmctl-api's WSGI app served by cheroot on 127.0.0.1:<free port>."""
+class Server(images_env.Env):
+    """vmctl-api's WSGI app (the in-process test app) served by cheroot on
+    127.0.0.1:<free port>."""
 
     def __init__(self, tmp_path):
-        self.conf = cfg.ConfigOpts()
-        vmctl_conf.register_all(self.conf)
-        self.conf([], project="vmctl", default_config_files=[])
-        self.conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
-        self.data_dir = tmp_path / "images"
-        self.conf.set_override("data_dir", str(self.data_dir), group="image")
-        self.db = db_api.Database("sqlite:///%s" % (tmp_path / "api.sqlite"))
-        models.Base.metadata.create_all(self.db.engine)
-        self.app = api_app.setup_app(self.conf, self.db, None)
+        super().__init__(tmp_path)
         self.httpd = cheroot_wsgi.Server(("127.0.0.1", 0), self.app, numthreads=4)
         self.httpd.prepare()
         self.thread = threading.Thread(target=self.httpd.serve, daemon=True)
