@@ -2,6 +2,7 @@
 
 from vmctl import exception
 from vmctl.api import errors
+from vmctl.api import validation
 from vmctl.api.schemas import flavor_extra_specs as schema
 from vmctl.db import flavors as db_flavors
 from vmctl.policies import flavors as policies
@@ -18,6 +19,7 @@ def index(api, flavor_id):
         return {"extra_specs": db_flavors.extra_specs(db_flavors.get(session, flavor_id))}
 
 
+@validation.request_schema(schema.create)
 def create(api, flavor_id):
     api.authorize(policies.SPECS_CREATE)
     specs = _as_strings(api.body(schema.create)["extra_specs"])
@@ -35,6 +37,7 @@ def show(api, flavor_id, key):
     return {key: specs[key]}
 
 
+@validation.request_schema(schema.update)
 def update(api, flavor_id, key):
     api.authorize(policies.SPECS_UPDATE)
     specs = _as_strings(api.body(schema.update))

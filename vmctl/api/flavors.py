@@ -4,6 +4,7 @@ import uuid
 
 from vmctl.api import errors
 from vmctl.api import microversion as mv
+from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import flavors as schema
 from vmctl.api.schemas import parameter_types as types
@@ -72,10 +73,14 @@ def show(api, flavor_id):
         return {"flavor": views.detail(api, row, api.can(policies.SPECS_INDEX))}
 
 
+def _create_schema(version, conf):
+    return schema.create_v255 if version.matches(mv.FLAVOR_DESCRIPTION) else schema.create
+
+
+@validation.request_schema(_create_schema)
 def create(api):
     api.authorize(policies.CREATE)
-    use_description = api.version.matches(mv.FLAVOR_DESCRIPTION)
-    body = api.body(schema.create_v255 if use_description else schema.create)
+    body = api.body(_create_schema(api.version, api.conf))
     values = _values(body["flavor"])
     with api.db.transaction() as session:
         row = db_flavors.create(session, values)

@@ -110,6 +110,7 @@ def show(api, image_id):
         return views.image(_find(api, session, image_id))
 
 
+@validation.request_schema(schema.create)
 def create(api):
     body = api.body(schema.create)
     extra = _check_keys(body)
@@ -211,6 +212,7 @@ def _bool_param(name, value):
     return value.lower() == "true"
 
 
+@validation.request_schema(schema.patch, content_type=PATCH_TYPES[0])
 def update(api, image_id):
     """PATCH with a JSON patch (application/openstack-images-v2.1-json-patch)."""
     if api.req.content_type not in PATCH_TYPES:
@@ -298,6 +300,7 @@ def delete(api, image_id):
 
 # --- image data ---------------------------------------------------------------
 
+@validation.request_schema(None, content_type=OCTET_STREAM)
 def upload(api, image_id):
     """``PUT .../file``: the body is streamed to disk, never held in memory."""
     try:

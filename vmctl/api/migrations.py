@@ -17,6 +17,7 @@ from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import migrations as schema
 from vmctl.api.schemas import parameter_types as types
+from vmctl.api.schemas import server_moves as move_schemas
 from vmctl.api.views import migrations as views
 from vmctl.db import actions as db_actions
 from vmctl.db import instances as db_instances
@@ -25,10 +26,15 @@ from vmctl.db import services as db_services
 from vmctl.policies import migrations as policies
 
 
+def _migrate_live_schema(version, conf):
+    return move_schemas.action("os-migrateLive", schema.migrate_live(
+        version.matches(mv.BLOCK_MIGRATION_AUTO)))
+
+
+@validation.request_schema(_migrate_live_schema)
 def migrate_live(api, server_id, value):
     api.authorize(policies.MIGRATE_LIVE)
-    block_auto = api.version.matches(mv.BLOCK_MIGRATION_AUTO)
-    validation.validate(schema.migrate_live(block_auto), value)
+    validation.validate(_migrate_live_schema(api.version, api.conf), {"os-migrateLive": value})
     host = value.get("host")
     block = value["block_migration"]
     block = "auto" if block == "auto" else types.to_bool(block)
@@ -74,6 +80,7 @@ def show(api, server_id, migration_id):
     return {"migration": views.server_migration(api, migration)}
 
 
+@validation.request_schema(schema.force_complete)
 def action(api, server_id, migration_id):
     api.authorize(policies.FORCE_COMPLETE)
     api.require_version(mv.MIGRATION_FORCE_COMPLETE)

@@ -35,6 +35,13 @@ _ACTION_FOR_KEY = {
 }
 
 
+def _action_schema(version, conf):
+    """One of the bodies of every action key, at ``version``."""
+    return {"oneOf": [validation.declared_schema(_READERS[key], version, conf)
+                      if key in _READERS else schema.body(key) for key in schema.ACTIONS]}
+
+
+@validation.request_schema(_action_schema)
 def action(api, server_id):
     key, value = _parse(api)
     if key in _READERS:
@@ -56,10 +63,11 @@ def action(api, server_id):
     return Reply(202)
 
 
+@validation.request_schema(schema.body("os-getConsoleOutput"))
 def console_output(api, server_id, value):
     """The tail of the guest's serial console (``length`` lines, -1 = all)."""
     api.authorize(policies.RULE_FOR_KEY["os-getConsoleOutput"])
-    validation.validate(schema.body("os-getConsoleOutput"), {"os-getConsoleOutput": value})
+    validation.validate(console_output.request_schema, {"os-getConsoleOutput": value})
     length = (value or {}).get("length")
     length = None if length is None or int(length) < 0 else int(length)
     with api.db.reader() as session:

@@ -36,18 +36,23 @@ from vmctl.policies import server_moves as policies
 _PASSWORD_CHARS = string.ascii_letters + string.digits
 
 
+def _migrate_schema(version, conf):
+    return schema.action("migrate", schema.migrate(version.matches(mv.MIGRATE_HOST)))
+
+
+@validation.request_schema(_migrate_schema)
 def migrate(api, server_id, value):
     api.authorize(policies.MIGRATE)
-    validation.validate(schema.action("migrate", schema.migrate(
-        api.version.matches(mv.MIGRATE_HOST))), {"migrate": value})
+    validation.validate(_migrate_schema(api.version, api.conf), {"migrate": value})
     host = (value or {}).get("host")
     _start_move(api, server_id, ms.COLD, "migrate", host=host)
     return Reply(202)
 
 
+@validation.request_schema(schema.action("resize", schema.resize))
 def resize(api, server_id, value):
     api.authorize(policies.RESIZE)
-    validation.validate(schema.action("resize", schema.resize), {"resize": value})
+    validation.validate(resize.request_schema, {"resize": value})
     flavor_id = servers._ref_id(value["flavorRef"])
     with api.db.reader() as session:
         try:
@@ -95,20 +100,20 @@ def _start_move(api, server_id, kind, action, host=None, new_flavor=None):
     api.conductor.migrate_server(api.ctx, row.uuid, migration.uuid, host)
 
 
+@validation.request_schema(schema.action("confirmResize", schema.confirm_resize))
 def confirm_resize(api, server_id, value):
     api.authorize(policies.CONFIRM_RESIZE)
-    validation.validate(schema.action("confirmResize", schema.confirm_resize),
-                        {"confirmResize": value})
+    validation.validate(confirm_resize.request_schema, {"confirmResize": value})
     row, migration = _end_resize(api, server_id, "confirmResize",
                                  states.RESIZE_CONFIRMING, ms.CONFIRMING)
     api.conductor.confirm_resize(api.ctx, row.uuid, migration.uuid)
     return Reply(204)
 
 
+@validation.request_schema(schema.action("revertResize", schema.revert_resize))
 def revert_resize(api, server_id, value):
     api.authorize(policies.REVERT_RESIZE)
-    validation.validate(schema.action("revertResize", schema.revert_resize),
-                        {"revertResize": value})
+    validation.validate(revert_resize.request_schema, {"revertResize": value})
     row, migration = _end_resize(api, server_id, "revertResize",
                                  states.RESIZE_REVERTING, ms.REVERTING)
     api.conductor.revert_resize(api.ctx, row.uuid, migration.uuid)
@@ -132,13 +137,18 @@ def _end_resize(api, server_id, action, task_state, status):
     return row, waiting[-1]
 
 
+def _evacuate_schema(version, conf):
+    with_force = (version.matches(mv.EVACUATE_FORCE)
+                  and not version.matches(mv.EVACUATE_NO_FORCE))
+    return schema.action("evacuate", schema.evacuate(
+        version.matches(mv.EVACUATE_NO_SHARED_STORAGE), with_force))
+
+
+@validation.request_schema(_evacuate_schema)
 def evacuate(api, server_id, value):
     api.authorize(policies.EVACUATE)
     no_shared = api.version.matches(mv.EVACUATE_NO_SHARED_STORAGE)
-    with_force = (api.version.matches(mv.EVACUATE_FORCE)
-                  and not api.version.matches(mv.EVACUATE_NO_FORCE))
-    validation.validate(schema.action("evacuate", schema.evacuate(no_shared, with_force)),
-                        {"evacuate": value})
+    validation.validate(_evacuate_schema(api.version, api.conf), {"evacuate": value})
     host = value.get("host")
     with api.db.transaction() as session:
         if host and not db_services.list_all(session, binary="vmctl-compute", host=host):

@@ -8,6 +8,7 @@ import uuid
 from vmctl import exception
 from vmctl import states
 from vmctl.api import errors
+from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import parameter_types as types
 from vmctl.api.schemas import servers as schema
@@ -100,9 +101,14 @@ def _page(api, collection, body, rows):
 
 # --- create ----------------------------------------------------------------
 
+def _create_schema(version, conf):
+    return schema.create(conf.api.max_count)
+
+
+@validation.request_schema(_create_schema)
 def create(api):
     api.authorize(policies.CREATE)
-    server = api.body(schema.create(api.conf.api.max_count))["server"]
+    server = api.body(_create_schema(api.version, api.conf))["server"]
     min_count, max_count = _counts(api, server)
     reservation_id = "r-" + "".join(secrets.choice(_RESERVATION_CHARS) for _ in range(8))
     with api.db.transaction() as session:

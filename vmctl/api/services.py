@@ -2,6 +2,7 @@
 
 from vmctl.api import errors
 from vmctl.api import microversion as mv
+from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import services as schema
 from vmctl.api.views import services as views
@@ -31,6 +32,7 @@ def _zone(row, zones):
     return zones.get(row.host) or views.DEFAULT_ZONE
 
 
+@validation.request_schema(schema.update)
 def update(api, service_id):
     """PUT /os-services/{uuid} (2.53+): status, disabled_reason, forced_down."""
     api.require_version(mv.UUID_IDS)

@@ -37,3 +37,29 @@ def validate(schema, body):
     found = errors_of(schema, body)
     if found:
         raise errors.BadRequest(message_for(js_exceptions.best_match(found)))
+
+
+# --- declared request bodies (read by vmctl/api/openapi.py) -------------------
+
+JSON = "application/json"
+
+
+def request_schema(schema, content_type=JSON):
+    """Declare the body a handler takes, for the OpenAPI document.
+
+    ``schema`` is the very dict the handler validates with, or a function
+    ``(version, conf) -> dict`` that the handler itself calls when the
+    schema depends on the microversion or the configuration; None for a
+    body that is not JSON (``content_type`` names what it is).
+    """
+    def declare(handler):
+        handler.request_schema = schema
+        handler.request_content_type = content_type
+        return handler
+    return declare
+
+
+def declared_schema(handler, version, conf):
+    """The schema ``handler`` declared, at ``version`` and ``conf``; None if none."""
+    schema = getattr(handler, "request_schema", None)
+    return schema(version, conf) if callable(schema) else schema
