@@ -14,10 +14,12 @@ from vmctl.api import hypervisors
 from vmctl.api import images
 from vmctl.api import instance_actions
 from vmctl.api import migrations
+from vmctl.api import openapi
 from vmctl.api import server_actions
 from vmctl.api import servers
 from vmctl.api import services
 from vmctl.api import versions
+from vmctl.identity import api as identity
 
 Route = collections.namedtuple("Route", "method template handler public versioned regex")
 
@@ -31,10 +33,15 @@ def route(method, template, handler, public=False, versioned=True):
 V = "/v2.1"
 IMG = "/image"
 IMG2 = IMG + "/v2"
+ID = "/identity"
+ID3 = ID + "/v3"
+ID_GRANT = ID3 + "/projects/{project_id}/users/{user_id}/roles/{role_id}"
 
 ROUTES = [
     route("GET", "/", versions.list_versions, public=True, versioned=False),
     route("GET", V, versions.show_v21, public=True),
+    # This API described in OpenAPI 3.1 (vmctl/api/openapi.py), for anyone.
+    route("GET", V + "/openapi.json", openapi.show, public=True, versioned=False),
 
     route("GET", V + "/flavors", flavors.index),
     route("POST", V + "/flavors", flavors.create),
@@ -84,6 +91,47 @@ ROUTES = [
     route("DELETE", IMG2 + "/images/{image_id}", images.delete, versioned=False),
     route("PUT", IMG2 + "/images/{image_id}/file", images.upload, versioned=False),
     route("GET", IMG2 + "/images/{image_id}/file", images.download, versioned=False),
+
+    # --- The identity service (Keystone v3 subset, vmctl/identity/) --------
+    # Not compute-microversioned. Public: the version documents and token
+    # issue. Fixed segments before {ids}.
+    route("GET", ID, identity.versions, public=True, versioned=False),
+    route("GET", ID3, identity.show_v3, public=True, versioned=False),
+    route("POST", ID3 + "/auth/tokens", identity.issue_token, public=True, versioned=False),
+    route("GET", ID3 + "/auth/tokens", identity.validate_token, versioned=False),
+    route("HEAD", ID3 + "/auth/tokens", identity.check_token, versioned=False),
+    route("DELETE", ID3 + "/auth/tokens", identity.revoke_token, versioned=False),
+    route("GET", ID3 + "/auth/projects", identity.auth_projects, versioned=False),
+    route("GET", ID3 + "/auth/catalog", identity.auth_catalog, versioned=False),
+    route("GET", ID3 + "/domains", identity.list_domains, versioned=False),
+    route("GET", ID3 + "/domains/{domain_id}", identity.show_domain, versioned=False),
+    route("GET", ID3 + "/users", identity.list_users, versioned=False),
+    route("POST", ID3 + "/users", identity.create_user, versioned=False),
+    route("GET", ID3 + "/users/{user_id}", identity.show_user, versioned=False),
+    route("PATCH", ID3 + "/users/{user_id}", identity.update_user, versioned=False),
+    route("DELETE", ID3 + "/users/{user_id}", identity.delete_user, versioned=False),
+    route("POST", ID3 + "/users/{user_id}/password", identity.change_password,
+          versioned=False),
+    route("GET", ID3 + "/users/{user_id}/projects", identity.user_projects, versioned=False),
+    route("GET", ID3 + "/projects", identity.list_projects, versioned=False),
+    route("POST", ID3 + "/projects", identity.create_project, versioned=False),
+    route("GET", ID3 + "/projects/{project_id}", identity.show_project, versioned=False),
+    route("PATCH", ID3 + "/projects/{project_id}", identity.update_project, versioned=False),
+    route("DELETE", ID3 + "/projects/{project_id}", identity.delete_project,
+          versioned=False),
+    route("GET", ID3 + "/projects/{project_id}/users/{user_id}/roles",
+          identity.list_grants, versioned=False),
+    route("GET", ID_GRANT, identity.check_grant, versioned=False),
+    route("HEAD", ID_GRANT, identity.check_grant, versioned=False),
+    route("PUT", ID_GRANT, identity.create_grant, versioned=False),
+    route("DELETE", ID_GRANT, identity.revoke_grant, versioned=False),
+    route("GET", ID3 + "/roles", identity.list_roles, versioned=False),
+    route("POST", ID3 + "/roles", identity.create_role, versioned=False),
+    route("GET", ID3 + "/roles/{role_id}", identity.show_role, versioned=False),
+    route("DELETE", ID3 + "/roles/{role_id}", identity.delete_role, versioned=False),
+    route("GET", ID3 + "/role_assignments", identity.list_role_assignments,
+          versioned=False),
+    # --- end of the identity service -----------------------------------------
 ]
 
 
