@@ -12,13 +12,14 @@ from vmctl.conf import conductor
 from vmctl.conf import database
 from vmctl.conf import default
 from vmctl.conf import fake
+from vmctl.conf import identity
 from vmctl.conf import image
 from vmctl.conf import libvirt
 from vmctl.conf import migration
 from vmctl.conf import scheduler
 
 AREAS = (default, database, api, conductor, scheduler, compute, fake, libvirt, image,
-         migration, cold_migration)
+         migration, cold_migration, identity)
 
 
 def register_all(conf):

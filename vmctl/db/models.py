@@ -265,3 +265,6 @@ class Image(TimestampMixin, Base):
     # Extra properties (kernel_id, os_command_line, ...): string -> string.
     properties: Mapped[dict] = mapped_column(JSON, default=dict)
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
+
+
+from vmctl.db import identity_models  # noqa: E402,F401  (users, projects, roles: 0004)

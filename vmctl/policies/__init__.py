@@ -12,6 +12,7 @@ from oslo_policy import policy
 from vmctl.policies import base
 from vmctl.policies import flavors
 from vmctl.policies import hypervisors
+from vmctl.policies import identity
 from vmctl.policies import images
 from vmctl.policies import instance_actions
 from vmctl.policies import migrations
@@ -21,7 +22,7 @@ from vmctl.policies import servers
 from vmctl.policies import services
 
 MODULES = (base, flavors, servers, server_actions, instance_actions, services,
-           hypervisors, images, migrations, server_moves)
+           hypervisors, images, migrations, server_moves, identity)
 
 
 def list_rules():

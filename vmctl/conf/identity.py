@@ -1,0 +1,53 @@
+"""[identity] options: the embedded identity service (Keystone v3 subset)."""
+
+from oslo_config import cfg
+
+GROUP = "identity"
+
+OPTS = [
+    cfg.StrOpt(
+        "key_repository",
+        default="/etc/vmctl/fernet-keys",
+        help="Directory of the Fernet keys that sign and encrypt tokens. "
+        "'vmctl-manage fernet setup' creates it (mode 0700, keys 0600); "
+        "'vmctl-manage fernet rotate' rotates the keys. Key 0 is the staged "
+        "key, the highest number the primary (it issues tokens), the others "
+        "secondary (they only validate). Every vmctl-api must see the same "
+        "keys.\n\nRelated options: max_active_keys, [api] auth_strategy.",
+    ),
+    cfg.IntOpt(
+        "max_active_keys",
+        default=3,
+        min=2,
+        help="How many keys the repository keeps after a rotation: the "
+        "staged key, the primary key and max_active_keys - 2 secondary keys. "
+        "A token outlives the rotations that happen before it expires only "
+        "while its key is kept, so keep max_active_keys - 2 rotations "
+        "longer than token_expiration.\n\nRelated options: token_expiration.",
+    ),
+    cfg.IntOpt(
+        "token_expiration",
+        default=3600,
+        min=60,
+        help="Lifetime of a token in seconds.",
+    ),
+    cfg.StrOpt(
+        "public_endpoint",
+        help="Base URL of vmctl-api as clients see it (e.g. "
+        "https://cloud.example.com:8774), used in the service catalog of "
+        "tokens. Unset: the scheme, host and port of each request.",
+    ),
+    cfg.StrOpt(
+        "region",
+        default="RegionOne",
+        help="Region name of the endpoints in the service catalog.",
+    ),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    return {GROUP: OPTS}

@@ -1,0 +1,165 @@
+"""Authentication and token validation against the identity tables.
+
+``authenticate`` turns a validated ``auth`` request body into a new token;
+``validate`` turns a token back into who holds it, checking everything that
+can have changed since it was issued: expiry, explicit revocation, the user
+(deleted, disabled, password changed) and the project. Roles are read
+fresh on every validation. Neither ever logs the password or the token.
+"""
+
+import logging
+
+from vmctl.db import identity as db_identity
+from vmctl.db.identity_models import DEFAULT_DOMAIN_ID
+from vmctl.identity import exception
+from vmctl.identity import passwords
+from vmctl.identity import tokens
+
+LOG = logging.getLogger(__name__)
+
+DEFAULT_DOMAIN_NAME = "Default"
+AUTH_FAILED = "The request you have made requires authentication."
+
+
+class Validated:
+    """A valid token: its data, user and project rows, role rows."""
+
+    def __init__(self, data, user, project, roles):
+        self.data = data
+        self.user = user
+        self.project = project
+        self.roles = roles
+
+    def identity(self):
+        """The dict the API's handlers are given (see vmctl.api.auth)."""
+        return {"user_id": self.user.id,
+                "project_id": self.project.id if self.project else None,
+                "roles": [r.name for r in self.roles],
+                "user_name": self.user.name,
+                "project_name": self.project.name if self.project else None}
+
+
+def check_domain(domain):
+    """Only the Default domain exists: by id ``default`` or name ``Default``."""
+    if not domain:
+        return
+    if "id" in domain and domain["id"] != DEFAULT_DOMAIN_ID:
+        raise exception.Unauthorized(AUTH_FAILED)
+    if "name" in domain and domain["name"] != DEFAULT_DOMAIN_NAME:
+        raise exception.Unauthorized(AUTH_FAILED)
+
+
+# --- authentication ----------------------------------------------------------
+
+def _password_user(session, method):
+    user_ref = method["user"]
+    if "id" in user_ref:
+        user = _user_or_none(session, user_ref["id"])
+    else:
+        check_domain(user_ref.get("domain"))
+        user = db_identity.find_user(session, user_ref["name"])
+    password = user_ref.get("password")
+    if user is None or not passwords.check_password(password, user.password_hash):
+        LOG.info("Authentication failed for user %s",
+                 user_ref.get("id") or user_ref.get("name"))
+        raise exception.Unauthorized(AUTH_FAILED)
+    return user
+
+
+def _user_or_none(session, user_id):
+    try:
+        return db_identity.get_user(session, user_id)
+    except exception.UserNotFound:
+        return None
+
+
+def _scope_project(session, scope, user):
+    """The project row to scope to (request scope, else the user's default)."""
+    if scope is None:
+        if user.default_project_id is None:
+            raise exception.Unauthorized(
+                "Unscoped tokens are not supported: give a project scope.")
+        return _project_or_401(session, user.default_project_id)
+    ref = scope.get("project")
+    if ref is None:
+        raise exception.Unauthorized("Only project scope is supported.")
+    if "id" in ref:
+        return _project_or_401(session, ref["id"])
+    check_domain(ref.get("domain"))
+    project = db_identity.find_project(session, ref["name"])
+    if project is None:
+        raise exception.Unauthorized("Could not find project %s." % ref["name"])
+    return project
+
+
+def _project_or_401(session, project_id):
+    try:
+        return db_identity.get_project(session, project_id)
+    except exception.ProjectNotFound:
+        raise exception.Unauthorized("Could not find project %s." % project_id) from None
+
+
+def authenticate(db, provider, auth):
+    """(token string, Validated) for a schema-checked ``auth`` object."""
+    methods = auth["identity"]["methods"]
+    with db.reader() as session:
+        if "password" in methods:
+            user = _password_user(session, auth["identity"]["password"])
+        else:
+            user = validate_in(session, provider, auth["identity"]["token"]["id"]).user
+        if not user.enabled:
+            LOG.info("Authentication refused: user %s is disabled", user.id)
+            raise exception.Unauthorized(AUTH_FAILED)
+        project = _scope_project(session, auth.get("scope"), user)
+        if not project.enabled:
+            raise exception.Unauthorized("Project %s is disabled." % project.id)
+        roles = db_identity.roles_of(session, user.id, project.id)
+        if not roles:
+            raise exception.Unauthorized(
+                "User %s has no role on project %s." % (user.id, project.id))
+        token, data = provider.issue(user.id, project.id, methods)
+    LOG.info("Issued token %s to user %s on project %s", data.audit_id, user.id, project.id)
+    return token, Validated(data, user, project, roles)
+
+
+# --- validation --------------------------------------------------------------
+
+def validate(db, provider, token):
+    """Validated for a token that is still good; InvalidToken if not."""
+    with db.reader() as session:
+        return validate_in(session, provider, token)
+
+
+def validate_in(session, provider, token):
+    try:
+        data = provider.read(token)
+    except tokens.TokenError:
+        raise exception.InvalidToken() from None
+    if data.expired():
+        raise exception.InvalidToken()
+    user = _user_or_none(session, data.user_id)
+    if user is None or not user.enabled:
+        raise exception.InvalidToken()
+    if user.tokens_valid_after is not None and data.issued_at < user.tokens_valid_after:
+        raise exception.InvalidToken()
+    if db_identity.is_revoked(session, data.audit_id):
+        raise exception.InvalidToken()
+    project = None
+    roles = []
+    if data.project_id is not None:
+        try:
+            project = db_identity.get_project(session, data.project_id)
+        except exception.ProjectNotFound:
+            raise exception.InvalidToken() from None
+        if not project.enabled:
+            raise exception.InvalidToken()
+        roles = db_identity.roles_of(session, user.id, project.id)
+        if not roles:
+            raise exception.InvalidToken()
+    return Validated(data, user, project, roles)
+
+
+def revoke(db, validated):
+    with db.transaction() as session:
+        db_identity.revoke_token(session, validated.data.audit_id, validated.data.expires_at)
+    LOG.info("Revoked token %s of user %s", validated.data.audit_id, validated.user.id)

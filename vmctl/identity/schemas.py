@@ -1,0 +1,159 @@
+"""Request schemas of the identity API (Keystone v3 subset).
+
+``validate`` names the offending field but, unlike the compute API's
+messages, never echoes its value: it may be a password.
+"""
+
+import json
+
+from jsonschema import exceptions as js_exceptions
+
+from vmctl.api import errors
+from vmctl.api import validation
+
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
+_name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^.*\S.*$"}
+_id = {"type": "string", "minLength": 1, "maxLength": 64}
+_password = {"type": "string", "minLength": 1, "maxLength": 4096}
+_text = {"type": ["string", "null"], "maxLength": 255}
+_domain = {
+    "type": "object",
+    "properties": {"id": _id, "name": _name},
+    "anyOf": [{"required": ["id"]}, {"required": ["name"]}],
+}
+
+_password_user = {
+    "type": "object",
+    "properties": {"id": _id, "name": _name, "domain": _domain, "password": _password},
+    "required": ["password"],
+    "anyOf": [{"required": ["id"]}, {"required": ["name", "domain"]}],
+}
+
+auth = {
+    "type": "object",
+    "properties": {
+        "auth": {
+            "type": "object",
+            "properties": {
+                "identity": {
+                    "type": "object",
+                    "properties": {
+                        "methods": {"type": "array", "minItems": 1, "maxItems": 1,
+                                    "items": {"enum": ["password", "token"]}},
+                        "password": {"type": "object",
+                                     "properties": {"user": _password_user},
+                                     "required": ["user"]},
+                        "token": {"type": "object",
+                                  "properties": {"id": {"type": "string", "minLength": 1}},
+                                  "required": ["id"]},
+                    },
+                    "required": ["methods"],
+                    "oneOf": [
+                        {"properties": {"methods": {"contains": {"const": "password"}}},
+                         "required": ["password"]},
+                        {"properties": {"methods": {"contains": {"const": "token"}}},
+                         "required": ["token"]},
+                    ],
+                },
+                "scope": {
+                    "type": "object",
+                    "properties": {
+                        "project": {
+                            "type": "object",
+                            "properties": {"id": _id, "name": _name, "domain": _domain},
+                            "anyOf": [{"required": ["id"]},
+                                      {"required": ["name", "domain"]}],
+                        },
+                    },
+                },
+            },
+            "required": ["identity"],
+        },
+    },
+    "required": ["auth"],
+}
+
+_user_props = {
+    "name": _name, "password": {"type": ["string", "null"], "minLength": 1,
+                                "maxLength": 4096},
+    "domain_id": _id, "enabled": {"type": "boolean"}, "email": _text,
+    "description": _text, "default_project_id": {"type": ["string", "null"],
+                                                 "maxLength": 64},
+}
+
+user_create = {
+    "type": "object",
+    "properties": {"user": {"type": "object", "properties": _user_props,
+                            "required": ["name"]}},
+    "required": ["user"],
+}
+
+user_update = {
+    "type": "object",
+    "properties": {"user": {"type": "object", "properties": _user_props}},
+    "required": ["user"],
+}
+
+password_change = {
+    "type": "object",
+    "properties": {"user": {"type": "object",
+                            "properties": {"password": _password,
+                                           "original_password": _password},
+                            "required": ["password", "original_password"]}},
+    "required": ["user"],
+}
+
+_project_props = {
+    "name": _name, "domain_id": _id, "enabled": {"type": "boolean"},
+    "description": _text, "parent_id": {"type": ["string", "null"]},
+    "is_domain": {"const": False}, "tags": {"type": "array", "maxItems": 0},
+}
+
+project_create = {
+    "type": "object",
+    "properties": {"project": {"type": "object", "properties": _project_props,
+                               "required": ["name"]}},
+    "required": ["project"],
+}
+
+project_update = {
+    "type": "object",
+    "properties": {"project": {"type": "object", "properties": _project_props}},
+    "required": ["project"],
+}
+
+role_create = {
+    "type": "object",
+    "properties": {"role": {"type": "object",
+                            "properties": {"name": _name, "description": _text},
+                            "required": ["name"]}},
+    "required": ["role"],
+}
+
+
+def _field(error):
+    path = [str(p) for p in error.absolute_path if not isinstance(p, int)]
+    return ".".join(path) or "request body"
+
+
+def validate(schema, body):
+    found = validation.errors_of(dict(schema, **{"$schema": DRAFT7}), body)
+    if found:
+        error = js_exceptions.best_match(found)
+        if error.validator == "required":
+            raise errors.BadRequest("Invalid input for field %s: %s"
+                                    % (_field(error), error.message))
+        raise errors.BadRequest("Invalid input for field %s." % _field(error))
+
+
+def body(api, schema):
+    """The JSON body of ``api``'s request, validated against ``schema``."""
+    raw = api.req.body
+    if not raw:
+        raise errors.BadRequest("The request body is required.")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise errors.BadRequest("Malformed request body") from None
+    validate(schema, data)
+    return data
