@@ -45,6 +45,30 @@ OPTS = [
         help="Seconds between two attempts of a disk transfer (doubled after "
         "each failure).\n\nRelated options: transfer_attempts.",
     ),
+    cfg.StrOpt(
+        "listen_address",
+        default="0.0.0.0",
+        help="libvirt driver: the address the source compute's disk transfer "
+        "endpoint (HTTPS, one per compute, serving only the disks of its "
+        "migrations in progress, each behind its own bearer token) listens "
+        "on.\n\nRelated options: listen_port, advertise_address.",
+    ),
+    cfg.PortOpt(
+        "listen_port",
+        default=0,
+        help="libvirt driver: the port of the disk transfer endpoint. 0 "
+        "picks a free port when the endpoint starts (the manifest the "
+        "destination receives carries the URL); set a fixed port when a "
+        "firewall sits between the computes.",
+    ),
+    cfg.StrOpt(
+        "advertise_address",
+        help="libvirt driver: the address other computes reach this "
+        "compute's disk transfer endpoint at (put in the URL of the "
+        "manifest).\n\nPossible values: an IP address or host name; unset: "
+        "[libvirt] host_ip, else this host's first non-loopback IPv4 "
+        "address.",
+    ),
 ]
 
 

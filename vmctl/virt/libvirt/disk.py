@@ -97,6 +97,22 @@ def create_overlay(base_path, base_format, path, size_bytes=None):
     _run(args)
 
 
+def rebase_unsafe(path, base_path, base_format):
+    """Point a qcow2 overlay at ``base_path`` (the same image, cached
+    elsewhere) without reading either file: only the header changes."""
+    _run(["rebase", "-q", "-u", "-f", "qcow2", "-F", base_format, "-b", base_path, path])
+
+
+def grow(path, size_bytes):
+    """Grow a qcow2 file to ``size_bytes`` (never shrinks: a smaller size is
+    left alone). Returns the virtual size afterwards."""
+    current = info(path, fmt="qcow2", force_share=False)["virtual-size"]
+    if size_bytes > current:
+        _run(["resize", "-q", "-f", "qcow2", path, str(int(size_bytes))])
+        return int(size_bytes)
+    return current
+
+
 def backing_file(path):
     """The backing file an overlay references, or None."""
     details = info(path, fmt="qcow2")

@@ -8,7 +8,9 @@ Each instance lives in ``[libvirt] instances_path/<uuid>/``: ``disk`` (a
 qcow2 overlay on a base image in ``[libvirt] image_cache_path``),
 ``console.log`` (the serial port) and ``images.json`` (the cached images it
 uses). Guests get no network interface yet. Live migration:
-``live_migration.LiveMigrationMixin`` and ``migration`` (the job).
+``live_migration.LiveMigrationMixin`` and ``migration`` (the job); cold
+migration and resize: ``cold_migration.ColdMigrationMixin`` and
+``transfer`` (the HTTPS disk transfer).
 """
 
 import contextlib
@@ -20,6 +22,7 @@ import uuid as uuidlib
 
 from vmctl import states
 from vmctl.virt import driver
+from vmctl.virt.libvirt import cold_migration
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import guest as libvirt_guest
@@ -128,7 +131,8 @@ def _user_message(exc):
     return get() if get else str(exc)
 
 
-class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
+class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrationMixin,
+                    driver.ComputeDriver):
     def __init__(self, conf, image_client=None, host=None):
         self.conf = conf
         self._host = host or libvirt_host.Host(conf.libvirt.connection_uri or None)
@@ -162,6 +166,7 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
             raise driver.VirtError(str(exc)) from exc
         if problem:
             raise driver.VirtError(problem)
+        self.resume_offers()
         LOG.info("libvirt driver ready on %s (%s, virt_type=%s)", host,
                  self._host.uri, lconf.virt_type)
 
@@ -250,16 +255,9 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
             raise
 
     def _spawn(self, instance, instance_uuid):
-        image_id = instance.image_ref
-        meta = self._image_meta(image_id, ROOT_FORMATS, "disk_format")
-        boot_files = self._boot_file_metas(image_id, meta)
         inst_dir = self._instance_dir(instance_uuid)
         os.makedirs(inst_dir, exist_ok=True)
-        imagecache.write_instance_refs(
-            inst_dir, [image_id] + [m["id"] for m in boot_files.values()])
-
-        base = self._fetch(image_id, meta["disk_format"])
-        paths = {key: self._fetch(m["id"], m["disk_format"]) for key, m in boot_files.items()}
+        meta, base, os_config = self._prepare_images(instance, inst_dir)
         disk_path = os.path.join(inst_dir, "disk")
         try:
             virtual_size = disk.info(base, fmt=meta["disk_format"])["virtual-size"]
@@ -268,18 +266,30 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
         except disk.DiskError as exc:
             raise driver.VirtError("cannot create the root disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
+        domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
+        guest = self._host.define(domain.to_xml())
+        guest.start()
+        power_state = guest.power_state()
+        LOG.info("Spawned %s (%s) from image %s", instance_uuid, domain.name,
+                 instance.image_ref)
+        return power_state
 
+    def _prepare_images(self, instance, inst_dir):
+        """The instance's images in this host's cache, recorded in its folder:
+        (root image meta, base image path, the <os> config)."""
+        image_id = instance.image_ref
+        meta = self._image_meta(image_id, ROOT_FORMATS, "disk_format")
+        boot_files = self._boot_file_metas(image_id, meta)
+        imagecache.write_instance_refs(
+            inst_dir, [image_id] + [m["id"] for m in boot_files.values()])
+        base = self._fetch(image_id, meta["disk_format"])
+        paths = {key: self._fetch(m["id"], m["disk_format"]) for key, m in boot_files.items()}
         os_config = config.GuestOS()
         if "kernel_id" in paths:
             os_config = config.GuestOS(kernel=paths["kernel_id"],
                                        initrd=paths.get("ramdisk_id"),
                                        cmdline=kernel_cmdline(meta.get("os_command_line")))
-        domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
-        guest = self._host.define(domain.to_xml())
-        guest.start()
-        power_state = guest.power_state()
-        LOG.info("Spawned %s (%s) from image %s", instance_uuid, domain.name, image_id)
-        return power_state
+        return meta, base, os_config
 
     def _domain_config(self, instance, instance_uuid, os_config, disk_path):
         lconf = self.conf.libvirt

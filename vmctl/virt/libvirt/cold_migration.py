@@ -1,0 +1,370 @@
+"""The libvirt driver's cold migration / resize methods (a mixin of LibvirtDriver).
+
+Source (``migrate_disk_and_power_off``): the guest is powered off (ACPI,
+bounded by ``[libvirt] clean_shutdown_timeout``, then destroyed), its
+persistent domain XML is saved as ``domain.xml`` and what the move needs
+as ``resize.json`` (mode 0600: the migration, the per-migration token, the
+files with their sizes and SHA-256, the power state it had), the instance
+folder is renamed ``<uuid>_resize`` and the domain is undefined. The
+folder's ``disk`` (the qcow2 overlay) is then offered on the compute's
+HTTPS transfer endpoint (``transfer.py``); the manifest names its URL,
+the token and the endpoint certificate's SHA-256.
+
+Destination (``finish_migration``): a new ``<uuid>`` folder marked with
+``resize-incoming.json`` (only folders carrying the migration's mark are
+ever removed by a revert), the image, kernel and ramdisk fetched into this
+host's image cache, the overlay pulled with ``disk_transfer.pull``
+(checksummed, resumed from the bytes already written), re-pointed at the
+local cached base image (``qemu-img rebase -u``: same image, other path),
+grown to the new flavor's root disk, and a domain defined with the new
+flavor's vCPUs and memory; started if the guest was running.
+
+Revert at the source renames ``<uuid>_resize`` back, defines the saved
+XML and starts the guest if it ran: the old flavor, disk and power state,
+exactly. Confirm removes ``<uuid>_resize`` and stops offering it.
+
+Shared storage (``prepare_migration_target`` returns this host's storage
+id; equal ids mean one instances path): nothing crosses the network; the
+destination copies the kept overlay to the new folder, checked the same way.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+import threading
+
+from vmctl import states
+from vmctl.virt import disk_transfer
+from vmctl.virt import driver
+from vmctl.virt.libvirt import disk
+from vmctl.virt.libvirt import live_migration
+from vmctl.virt.libvirt import transfer
+
+LOG = logging.getLogger(__name__)
+
+KEPT_SUFFIX = "_resize"
+RECORD = "resize.json"
+DOMAIN_XML = "domain.xml"
+INCOMING = "resize-incoming.json"
+FILES = ("disk",)
+VIR_DOMAIN_XML_INACTIVE = 2
+
+
+def kept_dir(instances_path, instance_uuid):
+    return os.path.join(instances_path, instance_uuid + KEPT_SUFFIX)
+
+
+def write_private_json(path, value):
+    """JSON readable by this user only (it may hold a token), atomically."""
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)
+
+
+def is_shared(dest_info, storage_id):
+    """The destination reads this host's instances path (same storage id)."""
+    theirs = (dest_info or {}).get("storage_id")
+    return bool(theirs) and theirs == storage_id
+
+
+def transfer_url(address, port, migration_uuid):
+    return "https://%s:%d/migrations/%s/" % (transfer.host_for_url(address), port,
+                                             migration_uuid)
+
+
+def checked_files(manifest):
+    """The manifest's file names, all of them ones a move may carry."""
+    names = [entry.get("name") for entry in manifest.get("files") or []]
+    strange = [n for n in names if n not in FILES]
+    if strange or not names:
+        raise driver.VirtError("the migration manifest names unexpected files %s"
+                               % (strange or "(none)"))
+    return names
+
+
+def restored_power_on(record):
+    return record.get("power_state") == states.RUNNING
+
+
+class ColdMigrationMixin:
+    """Cold migration on libvirt; uses LibvirtDriver's helpers."""
+
+    _endpoint = None
+    _endpoint_lock = threading.Lock()
+    _offers = None
+
+    # --- the transfer endpoint ------------------------------------------------------
+    def _transfer_endpoint(self):
+        with self._endpoint_lock:
+            if self._offers is None:
+                self._offers = transfer.Offers()
+            if self._endpoint is None:
+                group = self.conf.cold_migration
+                self._endpoint = transfer.TransferServer(
+                    group.listen_address, group.listen_port, self._offers,
+                    common_name=self._nodename or "vmctl").start()
+            return self._endpoint
+
+    def _advertised_address(self):
+        from vmctl.virt.libvirt import driver as libvirt_driver
+        return (self.conf.cold_migration.advertise_address or self.conf.libvirt.host_ip
+                or libvirt_driver.first_non_loopback_ipv4())
+
+    def _stop_offering(self, migration_uuid):
+        if self._offers is not None:
+            self._offers.remove(migration_uuid)
+
+    def _storage_id(self):
+        return live_migration.storage_id(self.conf.libvirt.instances_path)
+
+    def _kept_dir(self, instance_uuid):
+        return kept_dir(self.conf.libvirt.instances_path, instance_uuid)
+
+    def _kept_record(self, instance_uuid):
+        record = live_migration.read_json(os.path.join(self._kept_dir(instance_uuid), RECORD))
+        if record is None or record.get("source_host") != self._nodename:
+            return None     # another host's, on shared storage
+        return record
+
+    # --- destination: ready? ------------------------------------------------------------
+    def prepare_migration_target(self, instance, migration):
+        driver_checked_uuid(instance.uuid)
+        return {"host": self._nodename, "storage_id": self._storage_id()}
+
+    # --- source: power off, keep, offer ---------------------------------------------------
+    def migrate_disk_and_power_off(self, instance, migration, dest_info):
+        instance_uuid = driver_checked_uuid(instance.uuid)
+        record = self._kept_record(instance_uuid)
+        if record is None:
+            record = self._keep_for_revert(instance, instance_uuid, migration)
+        elif record["migration_uuid"] != migration.uuid:
+            raise driver.VirtError("hypervisor %s still keeps instance %s for migration %s"
+                                   % (self._nodename, instance_uuid, record["migration_uuid"]))
+        return self._offer(instance_uuid, record, is_shared(dest_info, self._storage_id()))
+
+    def _keep_for_revert(self, instance, instance_uuid, migration):
+        with self._translated("migrate", instance_uuid):
+            guest = self._guest(instance)
+            power_state = guest.power_state()
+            xml = guest.xml(VIR_DOMAIN_XML_INACTIVE)
+        self.power_off(instance)
+        inst_dir = self._instance_dir(instance_uuid)
+        try:
+            record = {"migration_uuid": migration.uuid, "instance_uuid": instance_uuid,
+                      "source_host": self._nodename, "token": disk_transfer.new_token(),
+                      "power_state": power_state,
+                      "files": [transfer.file_entry(n, os.path.join(inst_dir, n))
+                                for n in FILES]}
+            with open(os.path.join(inst_dir, DOMAIN_XML), "w") as f:
+                f.write(xml)
+            write_private_json(os.path.join(inst_dir, RECORD), record)
+            os.rename(inst_dir, self._kept_dir(instance_uuid))
+        except OSError as exc:
+            self._undo_keep(instance, inst_dir, power_state)
+            raise driver.VirtError("cannot keep the disk of instance %s: %s"
+                                   % (instance_uuid, exc.strerror or exc)) from exc
+        try:
+            with self._translated("migrate", instance_uuid):
+                guest.undefine()
+        except BaseException:
+            os.rename(self._kept_dir(instance_uuid), inst_dir)
+            self._undo_keep(instance, inst_dir, power_state)
+            raise
+        LOG.info("Powered off %s and kept it in %s for migration %s", instance_uuid,
+                 os.path.basename(self._kept_dir(instance_uuid)), migration.uuid)
+        return record
+
+    def _undo_keep(self, instance, inst_dir, power_state):
+        """The move failed before the guest left: leave it as it was."""
+        for name in (RECORD, DOMAIN_XML):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(inst_dir, name))
+        if power_state == states.RUNNING:
+            with contextlib.suppress(driver.VirtError):
+                self.power_on(instance)
+
+    def _offer(self, instance_uuid, record, shared):
+        migration_uuid = record["migration_uuid"]
+        url = fingerprint = token = None
+        if not shared:
+            endpoint = self._transfer_endpoint()
+            folder = self._kept_dir(instance_uuid)
+            self._offers.add(migration_uuid, record["token"],
+                             {f["name"]: os.path.join(folder, f["name"])
+                              for f in record["files"]})
+            url = transfer_url(self._advertised_address(), endpoint.port, migration_uuid)
+            fingerprint, token = endpoint.fingerprint, record["token"]
+        manifest = disk_transfer.manifest(migration_uuid, self._nodename, record["files"],
+                                          url=url, token=token, shared_storage=shared)
+        manifest.update(instance_uuid=instance_uuid, tls_sha256=fingerprint)
+        return manifest
+
+    def resume_offers(self):
+        """After a restart: offer the kept copies again (same token)."""
+        for instance_uuid, _migration_uuid in self.held_migrations().items():
+            record = self._kept_record(instance_uuid)
+            if record is not None:
+                self._offer(instance_uuid, record, shared=False)
+
+    # --- destination: pull, define ---------------------------------------------------------
+    def _incoming_of(self, instance_uuid):
+        mark = live_migration.read_json(os.path.join(self._instance_dir(instance_uuid),
+                                                     INCOMING))
+        return (mark or {}).get("migration_uuid")
+
+    def finish_migration(self, instance, migration, manifest, power_on):
+        instance_uuid = driver_checked_uuid(instance.uuid)
+        inst_dir = self._instance_dir(instance_uuid)
+        with self._translated("finish the migration of", instance_uuid):
+            mine = self._incoming_of(instance_uuid) == migration.uuid
+            guest = self._host.lookup(instance_uuid)
+            if mine and guest is not None:
+                return guest.power_state()
+            if guest is not None or (os.path.exists(inst_dir) and not mine):
+                raise driver.VirtError("instance %s already exists on hypervisor %s"
+                                       % (instance_uuid, self._nodename))
+            os.makedirs(inst_dir, exist_ok=True)
+            live_migration.write_json(os.path.join(inst_dir, INCOMING),
+                                      {"migration_uuid": migration.uuid})
+            return self._receive(instance, instance_uuid, inst_dir, manifest, power_on)
+
+    def _receive(self, instance, instance_uuid, inst_dir, manifest, power_on):
+        names = checked_files(manifest)
+        meta, base, os_config = self._prepare_images(instance, inst_dir)
+        self._copy_files(instance_uuid, inst_dir, manifest, names)
+        disk_path = os.path.join(inst_dir, "disk")
+        try:
+            disk.rebase_unsafe(disk_path, base, meta["disk_format"])
+            virtual_size = disk.info(base, fmt=meta["disk_format"])["virtual-size"]
+            disk.grow(disk_path, disk.root_disk_size(instance.flavor.root_gb, virtual_size))
+        except disk.DiskError as exc:
+            raise driver.VirtError("cannot set up the disk of instance %s: %s"
+                                   % (instance_uuid, exc)) from exc
+        domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
+        guest = self._host.define(domain.to_xml())
+        if power_on:
+            guest.start()
+        LOG.info("Received %s (%s vCPUs, %s MiB) from %s", instance_uuid,
+                 instance.flavor.vcpus, instance.flavor.memory_mb, manifest["source_host"])
+        return guest.power_state()
+
+    def _copy_files(self, instance_uuid, inst_dir, manifest, names):
+        if manifest.get("shared_storage"):
+            source = transfer.LocalSource(self._kept_dir(instance_uuid))
+        else:
+            source = transfer.HttpSource(manifest)
+        target = transfer.DirTarget(inst_dir)
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(inst_dir, name))
+        group = self.conf.cold_migration
+        try:
+            disk_transfer.pull(manifest, source, target, group.transfer_attempts,
+                               group.transfer_retry_delay)
+        except disk_transfer.TransferError as exc:
+            raise driver.VirtError("disk transfer from %s failed: %s"
+                                   % (manifest.get("source_host"), exc)) from None
+        for name in names:
+            target.commit(name)
+
+    def revert_migration_at_destination(self, instance, migration):
+        instance_uuid = driver_checked_uuid(instance.uuid)
+        mark = self._incoming_of(instance_uuid)
+        if mark is None or (migration is not None and mark != migration.uuid):
+            return      # not made by this migration: never touch it
+        with self._translated("revert the migration of", instance_uuid):
+            self._destroy_domain(instance_uuid)
+        self._remove_instance_dir(instance_uuid)
+
+    # --- source: revert, confirm -------------------------------------------------------------
+    def finish_revert_migration(self, instance, migration):
+        instance_uuid = driver_checked_uuid(instance.uuid)
+        inst_dir = self._instance_dir(instance_uuid)
+        record = self._kept_record(instance_uuid)
+        if record is not None and record["migration_uuid"] == migration.uuid:
+            self._stop_offering(migration.uuid)
+            self._clear_the_way(instance_uuid, migration)
+            os.rename(self._kept_dir(instance_uuid), inst_dir)
+        else:
+            record = live_migration.read_json(os.path.join(inst_dir, RECORD))
+            if record is None or record.get("migration_uuid") != migration.uuid:
+                return self._restored_already(instance, instance_uuid, inst_dir)
+        with self._translated("revert the migration of", instance_uuid):
+            with open(os.path.join(inst_dir, DOMAIN_XML)) as f:
+                guest = self._host.define(f.read())
+            if restored_power_on(record) and not guest.is_active():
+                guest.start()
+            power_state = guest.power_state()
+        for name in (RECORD, DOMAIN_XML):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(inst_dir, name))
+        LOG.info("Restored %s from migration %s", instance_uuid, migration.uuid)
+        return power_state
+
+    def _clear_the_way(self, instance_uuid, migration):
+        """A same-host resize's new folder (when its revert did not run)."""
+        if not os.path.exists(self._instance_dir(instance_uuid)):
+            return
+        if self._incoming_of(instance_uuid) != migration.uuid:
+            raise driver.VirtError("instance %s has other files on hypervisor %s; the kept "
+                                   "copy is in %s" % (instance_uuid, self._nodename,
+                                                      self._kept_dir(instance_uuid)))
+        self.revert_migration_at_destination(_Ref(instance_uuid), migration)
+
+    def _restored_already(self, instance, instance_uuid, inst_dir):
+        with self._translated("revert the migration of", instance_uuid):
+            guest = self._host.lookup(instance_uuid)
+            if guest is not None and os.path.isdir(inst_dir):
+                return guest.power_state()
+        raise driver.VirtError("hypervisor %s kept nothing of %s to revert to"
+                               % (self._nodename, instance_uuid))
+
+    def confirm_migration(self, instance, migration):
+        instance_uuid = driver_checked_uuid(instance.uuid)
+        record = self._kept_record(instance_uuid)
+        if record is None or (migration is not None
+                              and record["migration_uuid"] != migration.uuid):
+            return
+        self._stop_offering(record["migration_uuid"])
+        try:
+            shutil.rmtree(self._kept_dir(instance_uuid))
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise driver.VirtError("cannot remove the kept copy of instance %s: %s"
+                                   % (instance_uuid, exc.strerror)) from exc
+        LOG.info("Dropped the copy of %s kept for migration %s", instance_uuid,
+                 record["migration_uuid"])
+
+    def held_migrations(self):
+        held = {}
+        try:
+            names = os.listdir(self.conf.libvirt.instances_path)
+        except FileNotFoundError:
+            return held
+        for name in names:
+            if not name.endswith(KEPT_SUFFIX):
+                continue
+            instance_uuid = name[:-len(KEPT_SUFFIX)]
+            try:
+                instance_uuid = driver_checked_uuid(instance_uuid)
+            except driver.VirtError:
+                continue
+            record = self._kept_record(instance_uuid)
+            if record is not None:
+                held[instance_uuid] = record["migration_uuid"]
+        return held
+
+
+def driver_checked_uuid(value):
+    from vmctl.virt.libvirt import driver as libvirt_driver
+    return libvirt_driver.checked_uuid(value)
+
+
+class _Ref:
+    def __init__(self, uuid):
+        self.uuid = uuid
