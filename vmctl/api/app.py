@@ -120,5 +120,5 @@ def setup_app(conf, db, conductor, enforcer=None):
     deps = Deps(conf, db, conductor, enforcer or policies.make_enforcer(conf))
     app = pecan.Pecan(RootController(deps), hooks=[hooks.ErrorHook()],
                       force_canonical=False, guess_content_type_from_ext=False)
-    app = auth.make_middleware(conf, app)
+    app = auth.make_middleware(conf, app, db)
     return middleware.RequestIdMiddleware(app)

@@ -1,26 +1,66 @@
-"""Identity: ``[api] auth_strategy``. Only ``noauth`` exists for now.
+"""Identity: ``[api] auth_strategy`` = ``vmctl`` | ``keystone`` | ``noauth``.
 
-noauth takes the identity from ``X-Auth-Token: user:project`` (or, without
-a token, from ``X-Auth-User`` / ``X-Auth-Project-Id`` as Nova's noauth2).
-User ``admin`` gets the roles admin, member and reader; anyone else member
-and reader. Missing or garbled identity is a 401, except on public routes
-(the version documents). It is for development and tests only: vmctl-api
-refuses to start with it on a non-loopback address (see ``check_listen``).
+Every strategy is a WSGI middleware that leaves, under ``IDENTITY_KEY`` in
+the environ, the dict the handlers work from: ``{user_id, project_id,
+roles}``; a request without a valid identity is a 401, except on public
+routes (version documents, token issue). Whatever the strategy, the Fernet
+token provider of the embedded identity service is put in the environ for
+its handlers (vmctl/identity/api.py).
+
+- ``vmctl`` (default): ``X-Auth-Token`` is a token of the embedded identity
+  service (/identity/v3), validated with the Fernet keys of ``[identity]
+  key_repository``; roles are read from the database on each request.
+- ``keystone``: an external Keystone validates tokens through
+  keystonemiddleware's ``auth_token`` (options in ``[keystone_authtoken]``);
+  its ``X-User-Id``, ``X-Project-Id``, ``X-Roles`` and
+  ``X-Identity-Status`` headers become the identity.
+- ``noauth`` takes the identity from ``X-Auth-Token: user:project`` (or,
+  without a token, from ``X-Auth-User`` / ``X-Auth-Project-Id`` as Nova's
+  noauth2). User ``admin`` gets the roles admin, member and reader; anyone
+  else member and reader. It is for development and tests only: vmctl-api
+  refuses to start with it on a non-loopback address (see ``check_listen``).
+
+Tokens are never logged.
 """
 
 import ipaddress
 import json
+import logging
 import re
+
+import webob
 
 from vmctl.api import errors
 from vmctl.api import routes
+from vmctl.identity import api as identity_api
+from vmctl.identity import core as identity_core
+from vmctl.identity import exception as identity_exc
+from vmctl.identity import tokens
+
+LOG = logging.getLogger(__name__)
 
 IDENTITY_KEY = "vmctl.identity"
 ADMIN_USER = "admin"
 ADMIN_ROLES = ["admin", "member", "reader"]
 USER_ROLES = ["member", "reader"]
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,255}$")
+STRATEGIES = ("vmctl", "keystone", "noauth")
 
+
+def _is_public(environ):
+    found, _ = routes.match(environ.get("REQUEST_METHOD", "GET"),
+                            environ.get("PATH_INFO", ""))
+    return found is not None and found.public
+
+
+def _unauthorized(start_response, message, headers=()):
+    body = json.dumps(errors.fault_body(401, message)).encode("utf-8")
+    start_response("401 Unauthorized", [("Content-Type", "application/json"),
+                                        ("Content-Length", str(len(body))), *headers])
+    return [body]
+
+
+# --- noauth ------------------------------------------------------------------
 
 def identity_from_headers(token, user, project):
     """{user_id, project_id, roles}, or None when the headers don't say."""
@@ -50,22 +90,124 @@ class NoAuthMiddleware:
         if identity is not None:
             environ[IDENTITY_KEY] = identity
         elif not routes.is_public(environ.get("PATH_INFO", "")):
-            return _unauthorized(start_response)
+            return _unauthorized(
+                start_response, "Authentication required: send 'X-Auth-Token: user:project'.")
         return self.app(environ, start_response)
 
 
-def _unauthorized(start_response):
-    body = json.dumps(errors.fault_body(
-        401, "Authentication required: send 'X-Auth-Token: user:project'."))
-    start_response("401 Unauthorized", [("Content-Type", "application/json"),
-                                        ("Content-Length", str(len(body)))])
-    return [body.encode("utf-8")]
+# --- vmctl: tokens of the embedded identity service ---------------------------
+
+def www_authenticate(conf, environ):
+    """The header Keystone answers a 401 with: where to get a token."""
+    endpoint = conf.identity.public_endpoint or webob.Request(environ).application_url
+    return ("WWW-Authenticate", 'Keystone uri="%s/identity"' % endpoint.rstrip("/"))
 
 
-def make_middleware(conf, app):
+class VmctlAuthMiddleware:
+    """Validates ``X-Auth-Token`` with the embedded identity service."""
+
+    def __init__(self, app, conf, db, provider):
+        self.app = app
+        self.conf = conf
+        self.db = db
+        self.provider = provider
+
+    def __call__(self, environ, start_response):
+        environ.pop(IDENTITY_KEY, None)
+        token = environ.get("HTTP_X_AUTH_TOKEN")
+        if token:
+            try:
+                validated = identity_core.validate(self.db, self.provider, token)
+                environ[IDENTITY_KEY] = validated.identity()
+            except identity_exc.InvalidToken:
+                LOG.info("Rejected an invalid, expired or revoked token")
+            except tokens.KeyRepositoryError as exc:
+                LOG.error("Cannot validate tokens: %s", exc)
+        if IDENTITY_KEY not in environ and not _is_public(environ):
+            return _unauthorized(start_response,
+                                 "The request you have made requires authentication.",
+                                 [www_authenticate(self.conf, environ)])
+        return self.app(environ, start_response)
+
+
+# --- keystone: keystonemiddleware's auth_token in front -------------------------
+
+def identity_from_keystone(environ):
+    """The identity auth_token vouched for, or None (X-Identity-Status)."""
+    if environ.get("HTTP_X_IDENTITY_STATUS") != "Confirmed":
+        return None
+    user = environ.get("HTTP_X_USER_ID")
+    project = environ.get("HTTP_X_PROJECT_ID")
+    if not user or not project:
+        return None
+    roles = [r.strip() for r in environ.get("HTTP_X_ROLES", "").split(",") if r.strip()]
+    return {"user_id": user, "project_id": project, "roles": roles,
+            "user_name": environ.get("HTTP_X_USER_NAME"),
+            "project_name": environ.get("HTTP_X_PROJECT_NAME")}
+
+
+class KeystoneIdentityMiddleware:
+    """Behind auth_token (with delay_auth_decision): its headers -> identity."""
+
+    def __init__(self, app, conf):
+        self.app = app
+        self.conf = conf
+
+    def __call__(self, environ, start_response):
+        environ.pop(IDENTITY_KEY, None)
+        identity = identity_from_keystone(environ)
+        if identity is not None:
+            environ[IDENTITY_KEY] = identity
+        elif not _is_public(environ):
+            uri = self.conf.keystone_authtoken.www_authenticate_uri
+            headers = [("WWW-Authenticate", 'Keystone uri="%s"' % uri)] if uri else []
+            return _unauthorized(start_response,
+                                 "The request you have made requires authentication.",
+                                 headers)
+        return self.app(environ, start_response)
+
+
+def keystone_middleware(conf, app):
+    from keystonemiddleware import auth_token
+
+    inner = KeystoneIdentityMiddleware(app, conf)
+    # Public routes are answered without a token: auth_token only marks
+    # the request (X-Identity-Status) and KeystoneIdentityMiddleware decides.
+    return auth_token.AuthProtocol(inner, {"oslo_config_config": conf,
+                                           "delay_auth_decision": True})
+
+
+# --- assembly --------------------------------------------------------------------
+
+class ProviderMiddleware:
+    """Hands the token provider to the identity handlers."""
+
+    def __init__(self, app, provider):
+        self.app = app
+        self.provider = provider
+
+    def __call__(self, environ, start_response):
+        environ[identity_api.PROVIDER_KEY] = self.provider
+        return self.app(environ, start_response)
+
+
+def make_provider(conf):
+    return tokens.FernetProvider(conf.identity.key_repository,
+                                 conf.identity.token_expiration)
+
+
+def make_middleware(conf, app, db=None, provider=None):
     strategy = conf.api.auth_strategy
+    provider = provider or make_provider(conf)
+    app = ProviderMiddleware(app, provider)
     if strategy == "noauth":
         return NoAuthMiddleware(app)
+    if strategy == "vmctl":
+        if db is None:
+            raise ValueError("auth_strategy vmctl needs the database")
+        return VmctlAuthMiddleware(app, conf, db, provider)
+    if strategy == "keystone":
+        return keystone_middleware(conf, app)
     raise ValueError("Unknown [api] auth_strategy %r" % strategy)
 
 

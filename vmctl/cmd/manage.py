@@ -3,9 +3,20 @@
     vmctl-manage [--config-file F] db sync [--revision R]
     vmctl-manage [--config-file F] db version
     vmctl-manage [--config-file F] flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
+    vmctl-manage [--config-file F] fernet setup | rotate
+    vmctl-manage [--config-file F] bootstrap --username U (--password P | --password-env VAR)
+                                             --project P
+    vmctl-manage [--config-file F] user create NAME (--password P | --password-env VAR)
+    vmctl-manage [--config-file F] project create NAME
+    vmctl-manage [--config-file F] role add --user U --project P --role R
+
+Passwords are best passed through --password-env (or typed at the prompt):
+a --password on the command line is visible to every local user.
 """
 
+import getpass
 import logging
+import os
 import sys
 import uuid
 
@@ -79,6 +90,148 @@ def _flavor_named(session, name):
     return session.scalars(query).first() is not None
 
 
+def _password(args):
+    """The password of --password, --password-env or the prompt."""
+    if args.password is not None:
+        return args.password
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if not value:
+            raise SystemExit("environment variable %s is empty or unset" % args.password_env)
+        return value
+    if not sys.stdin.isatty():
+        raise SystemExit("give --password or --password-env (no terminal to prompt on)")
+    first = getpass.getpass("Password: ")
+    if not first or first != getpass.getpass("Again: "):
+        raise SystemExit("passwords are empty or do not match")
+    return first
+
+
+def _with_db(conf, work):
+    from vmctl.db import api as db_api
+    from vmctl.identity import exception as identity_exc
+
+    database = db_api.Database.from_conf(conf)
+    try:
+        return work(database)
+    except (identity_exc.IdentityConflict, exception.NotFound) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+
+
+def fernet_setup(conf, args):
+    from vmctl.identity import tokens
+
+    path = conf.identity.key_repository
+    before = os.path.isdir(path) and tokens.key_ids(path)
+    ids = tokens.setup(path, conf.identity.max_active_keys)
+    print("Key repository %s %s: keys %s." % (
+        path, "already set up" if before else "created", ", ".join(map(str, ids))))
+    return 0
+
+
+def fernet_rotate(conf, args):
+    from vmctl.identity import tokens
+
+    path = conf.identity.key_repository
+    try:
+        ids = tokens.rotate(path, conf.identity.max_active_keys)
+    except tokens.KeyRepositoryError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print("Rotated %s: primary key %d, keys %s." % (path, max(ids),
+                                                    ", ".join(map(str, ids))))
+    return 0
+
+
+def bootstrap(conf, args):
+    from vmctl.identity import bootstrap as identity_bootstrap
+
+    password = _password(args)
+
+    def work(database):
+        for line in identity_bootstrap.bootstrap(database, args.username, password,
+                                                 args.project_name,
+                                                 conf.identity.password_hash_rounds):
+            print(line)
+        return 0
+    return _with_db(conf, work)
+
+
+def user_create(conf, args):
+    from vmctl.db import identity as db_identity
+    from vmctl.identity import passwords
+
+    password = _password(args)
+
+    def work(database):
+        with database.transaction() as session:
+            project_id = None
+            if args.project:
+                project_id = _project(session, args.project).id
+            row = db_identity.create_user(session, {
+                "name": args.user_name,
+                "password_hash": passwords.hash_password(
+                    password, conf.identity.password_hash_rounds),
+                "default_project_id": project_id})
+            print("Created user %s (id %s)." % (row.name, row.id))
+        return 0
+    return _with_db(conf, work)
+
+
+def project_create(conf, args):
+    from vmctl.db import identity as db_identity
+
+    def work(database):
+        with database.transaction() as session:
+            row = db_identity.create_project(session, {"name": args.project_name,
+                                                       "description": args.description})
+            print("Created project %s (id %s)." % (row.name, row.id))
+        return 0
+    return _with_db(conf, work)
+
+
+def role_add(conf, args):
+    from vmctl.identity import bootstrap as identity_bootstrap
+
+    def work(database):
+        with database.transaction() as session:
+            user = _user(session, args.user)
+            project = _project(session, args.project)
+            identity_bootstrap.grant(session, user, project, args.role)
+        print("Granted %s to %s on %s." % (args.role, args.user, args.project))
+        return 0
+    return _with_db(conf, work)
+
+
+def _user(session, name_or_id):
+    from vmctl.db import identity as db_identity
+    from vmctl.identity import exception as identity_exc
+
+    row = db_identity.find_user(session, name_or_id)
+    if row is None:
+        try:
+            row = db_identity.get_user(session, name_or_id)
+        except identity_exc.UserNotFound:
+            raise identity_exc.UserNotFound(user=name_or_id) from None
+    return row
+
+
+def _project(session, name_or_id):
+    from vmctl.db import identity as db_identity
+    from vmctl.identity import exception as identity_exc
+
+    row = db_identity.find_project(session, name_or_id)
+    if row is None:
+        try:
+            row = db_identity.get_project(session, name_or_id)
+        except identity_exc.ProjectNotFound:
+            raise identity_exc.ProjectNotFound(project=name_or_id) from None
+    return row
+
+
 def non_negative_int(text):
     value = int(text)
     if value < 0:
@@ -121,6 +274,58 @@ def _add_commands(subparsers):
     create.add_argument("--if-missing", action="store_true",
                         help="succeed without change if a flavor of that name exists")
     create.set_defaults(func=flavor_create)
+    _add_identity_commands(subparsers)
+
+
+def _add_password_args(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--password", default=None,
+                       help="the password (visible to local users: prefer --password-env)")
+    group.add_argument("--password-env", metavar="VAR", default=None,
+                       help="read the password from environment variable VAR")
+
+
+def _add_identity_commands(subparsers):
+    fernet = subparsers.add_parser("fernet", help="token keys ([identity] key_repository)")
+    fernet_actions = fernet.add_subparsers(dest="action", metavar="ACTION")
+    fernet_actions.required = True
+    fernet_actions.add_parser("setup", help="create the key repository").set_defaults(
+        func=fernet_setup)
+    fernet_actions.add_parser("rotate", help="rotate the keys").set_defaults(
+        func=fernet_rotate)
+
+    boot = subparsers.add_parser("bootstrap", help="roles, first admin user and project")
+    boot.add_argument("--username", default="admin")
+    boot.add_argument("--project", dest="project_name", default="admin")
+    _add_password_args(boot)
+    boot.set_defaults(func=bootstrap)
+
+    user = subparsers.add_parser("user", help="identity users")
+    user_actions = user.add_subparsers(dest="action", metavar="ACTION")
+    user_actions.required = True
+    create = user_actions.add_parser("create", help="create a user")
+    create.add_argument("user_name", metavar="NAME")
+    create.add_argument("--project", default=None, help="default project (name or id)")
+    _add_password_args(create)
+    create.set_defaults(func=user_create)
+
+    project = subparsers.add_parser("project", help="identity projects")
+    project_actions = project.add_subparsers(dest="action", metavar="ACTION")
+    project_actions.required = True
+    create = project_actions.add_parser("create", help="create a project")
+    create.add_argument("project_name", metavar="NAME")
+    create.add_argument("--description", default=None)
+    create.set_defaults(func=project_create)
+
+    role = subparsers.add_parser("role", help="role assignments")
+    role_actions = role.add_subparsers(dest="action", metavar="ACTION")
+    role_actions.required = True
+    add = role_actions.add_parser("add", help="give a user a role on a project "
+                                  "(admin implies member and reader, member implies reader)")
+    add.add_argument("--user", required=True, help="name or id")
+    add.add_argument("--project", required=True, help="name or id")
+    add.add_argument("--role", required=True, help="admin, member, reader or another")
+    add.set_defaults(func=role_add)
 
 
 def parse(argv=None):

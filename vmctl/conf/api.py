@@ -20,11 +20,21 @@ OPTS = [
     ),
     cfg.StrOpt(
         "auth_strategy",
-        default="noauth",
-        choices=[("noauth", "development only: X-Auth-Token is user:project")],
-        help="How requests are authenticated. noauth takes identity from "
-        "'X-Auth-Token: user:project' (user 'admin' gets the admin role) and "
-        "is refused unless the API listens on a loopback address.",
+        default="vmctl",
+        choices=[
+            ("vmctl", "tokens of the embedded identity service (/identity/v3)"),
+            ("keystone", "an external Keystone, through keystonemiddleware's "
+             "auth_token ([keystone_authtoken] options)"),
+            ("noauth", "development only: X-Auth-Token is user:project"),
+        ],
+        help="How requests are authenticated. vmctl validates X-Auth-Token "
+        "as a Fernet token of the embedded identity service (doc/identity.md; "
+        "'vmctl-manage fernet setup' and 'vmctl-manage bootstrap' prepare it). "
+        "keystone lets keystonemiddleware validate it against an external "
+        "Keystone configured in [keystone_authtoken]. noauth takes identity "
+        "from 'X-Auth-Token: user:project' (user 'admin' gets the admin role) "
+        "and is refused unless the API listens on a loopback address.\n\n"
+        "Related options: [identity] key_repository, listen.",
     ),
     cfg.IntOpt(
         "max_limit",
@@ -40,8 +50,12 @@ OPTS = [
     ),
     cfg.StrOpt(
         "policy_file",
-        default="policy.yaml",
-        help="oslo.policy file overriding the defaults in code.",
+        deprecated_for_removal=True,
+        deprecated_reason="Use [oslo_policy] policy_file, the option every "
+        "oslo.policy service reads.",
+        help="oslo.policy file overriding the defaults in code. Unset: "
+        "[oslo_policy] policy_file (default policy.yaml, looked up in the "
+        "config directories).",
     ),
 ]
 

@@ -31,6 +31,15 @@ OPTS = [
         min=60,
         help="Lifetime of a token in seconds.",
     ),
+    cfg.IntOpt(
+        "password_hash_rounds",
+        default=12,
+        min=4,
+        max=31,
+        help="bcrypt cost factor of new password hashes (2^N rounds). Each "
+        "step doubles the time a password check takes, for attackers and for "
+        "every password authentication alike. Existing hashes keep theirs.",
+    ),
     cfg.StrOpt(
         "public_endpoint",
         help="Base URL of vmctl-api as clients see it (e.g. "

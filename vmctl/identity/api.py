@@ -62,6 +62,10 @@ def base(api):
     return (api.conf.identity.public_endpoint or api.base_url).rstrip("/")
 
 
+def _hash(api, password):
+    return passwords.hash_password(password, api.conf.identity.password_hash_rounds)
+
+
 def _flag(api, name):
     value = api.param(name)
     if value is None:
@@ -164,13 +168,12 @@ def _check_domain_id(values):
                                 "domain 'default' exists.")
 
 
-def _user_values(session, user):
+def _user_values(api, session, user):
     values = dict(user)
     _check_domain_id(values)
     if "password" in values:
         password = values.pop("password")
-        values["password_hash"] = (passwords.hash_password(password)
-                                   if password is not None else None)
+        values["password_hash"] = (_hash(api, password) if password is not None else None)
     if values.get("default_project_id") is not None:
         db_identity.get_project(session, values["default_project_id"])
     return values
@@ -190,7 +193,7 @@ def create_user(api):
     api.authorize(policies.CREATE_USER)
     body = schemas.body(api, schemas.user_create)
     with api.db.transaction() as session:
-        row = db_identity.create_user(session, _user_values(session, body["user"]))
+        row = db_identity.create_user(session, _user_values(api, session, body["user"]))
         result = views.user(base(api), row)
     LOG.info("Created user %s (%s)", row.id, row.name)
     return Reply(201, {"user": result})
@@ -208,7 +211,7 @@ def update_user(api, user_id):
     api.authorize(policies.UPDATE_USER, {"user_id": user_id})
     body = schemas.body(api, schemas.user_update)
     with api.db.transaction() as session:
-        values = _user_values(session, body["user"])
+        values = _user_values(api, session, body["user"])
         row = db_identity.update_user(session, user_id, values)
         result = views.user(base(api), row)
     LOG.info("Updated user %s (%s)", user_id, ", ".join(sorted(values)))
@@ -233,7 +236,7 @@ def change_password(api, user_id):
         if not passwords.check_password(body["original_password"], row.password_hash):
             raise exception.Unauthorized("The original password is not correct.")
         db_identity.update_user(session, user_id, {
-            "password_hash": passwords.hash_password(body["password"])})
+            "password_hash": _hash(api, body["password"])})
     LOG.info("User %s changed its password", user_id)
     return Reply(204)
 

@@ -126,17 +126,28 @@ def authenticate(db, provider, auth):
 
 def validate(db, provider, token):
     """Validated for a token that is still good; InvalidToken if not."""
+    data = read(provider, token)
     with db.reader() as session:
-        return validate_in(session, provider, token)
+        return check(session, data)
 
 
 def validate_in(session, provider, token):
+    return check(session, read(provider, token))
+
+
+def read(provider, token):
+    """The TokenData of an unexpired token of ours (no database needed)."""
     try:
         data = provider.read(token)
     except tokens.TokenError:
         raise exception.InvalidToken() from None
     if data.expired():
         raise exception.InvalidToken()
+    return data
+
+
+def check(session, data):
+    """Validated if the token's user, project and roles still allow it."""
     user = _user_or_none(session, data.user_id)
     if user is None or not user.enabled:
         raise exception.InvalidToken()

@@ -34,6 +34,7 @@ def env(tmp_path):
     vmctl_conf.register_all(conf)
     conf([], project="vmctl", default_config_files=[])
     conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+    conf.set_override("auth_strategy", "noauth", group="api")  # user:project tokens
     db = db_api.Database("sqlite:///%s" % (tmp_path / "api.sqlite"))
     models.Base.metadata.create_all(db.engine)
     with db.transaction() as session:

@@ -32,6 +32,7 @@ class Env:
         vmctl_conf.register_all(self.conf)
         self.conf([], project="vmctl", default_config_files=[])
         self.conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+        self.conf.set_override("auth_strategy", "noauth", group="api")  # user:project tokens
         self.data_dir = tmp_path / "images"
         self.conf.set_override("data_dir", str(self.data_dir), group="image")
         self.db = db_api.Database("sqlite:///%s" % (tmp_path / "api.sqlite"))

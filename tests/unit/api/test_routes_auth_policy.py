@@ -62,6 +62,7 @@ def _conf(listen):
     vmctl_conf.register_all(conf)
     conf([], project="vmctl", default_config_files=[])
     conf.set_override("listen", listen, group="api")
+    conf.set_override("auth_strategy", "noauth", group="api")
     return conf
 
 

@@ -1,0 +1,59 @@
+"""The committed sample policy file is what the generator produces now, and
+a policy file really overrides the defaults in code."""
+
+import pathlib
+import subprocess
+import sys
+
+from oslo_config import cfg
+
+import vmctl
+from vmctl import conf as vmctl_conf
+from vmctl import context
+from vmctl import policies
+
+REPO = pathlib.Path(vmctl.__file__).resolve().parent.parent
+GENERATOR_CONF = REPO / "etc" / "vmctl" / "vmctl-policy-generator.conf"
+SAMPLE = REPO / "etc" / "vmctl" / "policy.yaml.sample"
+REGENERATE = ("oslopolicy-sample-generator --config-file "
+              "etc/vmctl/vmctl-policy-generator.conf")
+
+
+def test_sample_policy_is_current(tmp_path):
+    generated = tmp_path / "policy.yaml.sample"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from oslo_policy import generator; "
+         "generator.generate_sample()",
+         "--config-file", str(GENERATOR_CONF), "--output-file", str(generated)],
+        cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert SAMPLE.is_file(), f"{SAMPLE} is missing: run {REGENERATE}"
+    assert generated.read_text() == SAMPLE.read_text(), (
+        f"{SAMPLE.relative_to(REPO)} is stale (a policy rule changed): run {REGENERATE}")
+
+
+def _conf(args):
+    conf = cfg.ConfigOpts()
+    vmctl_conf.register_all(conf)
+    conf(args, project="vmctl", default_config_files=[])
+    return conf
+
+
+def _member():
+    return context.RequestContext(user_id="u", project_id="p1", roles=["member", "reader"],
+                                  overwrite=False)
+
+
+def test_oslo_policy_file_overrides_a_default(tmp_path):
+    rule = "os_compute_api:os-services:list"
+    (tmp_path / "policy.yaml").write_text('"%s": "role:member"\n' % rule)
+    (tmp_path / "vmctl.conf").write_text(
+        "[oslo_policy]\npolicy_file = %s\n" % (tmp_path / "policy.yaml"))
+    target = {"project_id": "p1"}
+    default = policies.make_enforcer(_conf([]))
+    assert not default.authorize(rule, target, _member(), do_raise=False)
+    overridden = policies.make_enforcer(_conf(["--config-file", str(tmp_path / "vmctl.conf")]))
+    assert overridden.authorize(rule, target, _member(), do_raise=False)
+    # Rules the file does not name keep their defaults.
+    assert not overridden.authorize("os_compute_api:os-hypervisors:list", target, _member(),
+                                    do_raise=False)
