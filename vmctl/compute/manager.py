@@ -179,7 +179,8 @@ class ComputeManager(manager.Manager):
         record = job.migration
         migration = migration_obj.Migration(
             uuid=record["uuid"], instance_uuid=inst.uuid, migration_type=ms.LIVE,
-            status=ms.RUNNING, source_compute=self.host, source_node=record.get("source_node"),
+            status=ms.POSTCOPY if getattr(job, "postcopy", False) else ms.RUNNING,
+            source_compute=self.host, source_node=record.get("source_node"),
             dest_compute=record["dest_compute"], dest_node=record.get("dest_node"),
             block_migration=bool(record.get("block_migration")))
         LOG.warning("Adopted the running live migration %s of %s to %s", migration.uuid,
@@ -250,6 +251,9 @@ class ComputeManager(manager.Manager):
                                               self._outgoing)
         with self._locks_guard:
             self._migrations[migration.uuid] = run
+            # Busy from now on, before the thread runs: the healer must not
+            # settle an adopted migration the moment the RPC server starts.
+            self._busy[instance.uuid] += 1
 
         def work():
             try:
@@ -258,6 +262,9 @@ class ComputeManager(manager.Manager):
             finally:
                 with self._locks_guard:
                     self._migrations.pop(migration.uuid, None)
+                    self._busy[instance.uuid] -= 1
+                    if not self._busy[instance.uuid]:
+                        del self._busy[instance.uuid]
 
         threading.Thread(target=work, name="live-migration-%s" % migration.uuid[:8],
                          daemon=True).start()
