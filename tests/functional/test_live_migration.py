@@ -5,6 +5,7 @@ iterations, downtime, post-copy, throttling), sped up 20x, so the
 convergence policies act on it as they would on QEMU.
 """
 
+import os
 import signal
 import time
 
@@ -170,13 +171,17 @@ def _stuck_migration(api, name):
 
 
 def test_a_lost_migration_is_healed(lm_cloud):
-    """The source compute is killed mid-migration: the job dies with it,
-    and the conductors' healing ends the migration with the guest where it
-    really runs (still on the source)."""
+    """The source compute is killed mid-migration and its hypervisor job is
+    lost too (its record removed: nothing to adopt on restart): the
+    conductors' healing ends the migration with the guest where it really
+    runs (still on the source)."""
     api = lm_cloud.api(microversion=VERSION)
     server, _ = _stuck_migration(api, "lm-heal")
     source = server["OS-EXT-SRV-ATTR:host"]
-    lm_cloud.restart(source, sig=signal.SIGKILL)
+    lm_cloud.stop_compute(source, sig=signal.SIGKILL)
+    os.unlink(os.path.join(lm_cloud.state_path, "fake-live-migration-%s-%s.json" % (
+        source, server["id"])))
+    lm_cloud.start_compute(source)
     migration = _wait_migration(api, server["id"], timeout=60)
     assert migration["status"] == "failed", migration
     back = api.wait_for_status(server["id"], "ACTIVE", timeout=30)

@@ -184,6 +184,16 @@ MONITOR_OPTS = [
         "remaining) of a running migration; progress is saved at most this "
         "often, not every poll.\n\nRelated options: poll_interval.",
     ),
+    cfg.IntOpt(
+        "pre_live_migration_timeout",
+        default=120,
+        min=5,
+        max=3600,
+        help="Seconds the source waits for the destination to prepare "
+        "(pre_live_migration: disks, images, files). A destination that "
+        "does not answer in time -- one restarted meanwhile loses the "
+        "request -- fails the migration, which is rolled back.",
+    ),
 ]
 
 OPTS = POLICY_OPTS + MONITOR_OPTS

@@ -13,6 +13,7 @@ import time
 from vmctl import states
 from vmctl.virt import driver
 from vmctl.virt import fake_cold_migration
+from vmctl.virt import fake_live_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
                 "shared_storage": self.conf.fake.shared_storage}
 
     def check_migration_destination(self, instance, block_migration, source_info):
+        _delay(instance, "fake_check_destination_seconds")
         if self.conf.fake.refuse_incoming_migrations:
             return False, "%s refuses incoming migrations (fake)" % self._host, False
         if source_info.get("hypervisor_type") != "fake":
@@ -154,21 +156,47 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
                            "block migration is required"), False
         return True, None, bool(shared)
 
+    def _incoming_path(self):
+        return os.path.join(self.conf.state_path, "fake-incoming-%s.json" % self._host)
+
+    def _set_incoming(self, instance_uuid, migration_uuid):
+        """What pre_live_migration prepared here (instance -> migration)."""
+        with self._lock:
+            incoming = _read_json(self._incoming_path())
+            if migration_uuid is None:
+                incoming.pop(instance_uuid, None)
+            else:
+                incoming[instance_uuid] = migration_uuid
+            _write_json(self._incoming_path(), incoming)
+
     def pre_live_migration(self, instance, migration, source_info):
+        self._set_incoming(instance.uuid, migration.uuid)
+        _delay(instance, "fake_pre_live_migration_seconds")
         return {"uri": "fake://%s" % self._host}
 
-    def live_migration_start(self, instance, migration, dest_info, policy):
-        from vmctl.virt import fake_live_migration
+    def rollback_live_migration_at_destination(self, instance, migration):
+        self._set_incoming(instance.uuid, None)
 
+    def _job_path(self, instance_uuid):
+        return fake_live_migration.record_path(self.conf.state_path, self._host,
+                                               instance_uuid)
+
+    def live_migration_start(self, instance, migration, dest_info, policy):
         with self._lock:
             if instance.uuid not in self._guests:
                 raise driver.VirtError("instance %s is not on hypervisor %s"
                                        % (instance.uuid, self._host))
-        return fake_live_migration.start_job(self.conf, instance, policy,
-                                             migration.block_migration)
+        return fake_live_migration.start_job(self.conf, instance, policy, migration,
+                                             path=self._job_path(instance.uuid))
+
+    def adopt_live_migration(self, instance):
+        """The recorded outgoing job of ``instance``, recomputed up to now
+        (running, or ended while no agent watched it), or None."""
+        return fake_live_migration.load_job(self._job_path(instance.uuid))
 
     def post_live_migration_at_source(self, instance):
         self.destroy(instance)
+        fake_live_migration.remove_record(self._job_path(instance.uuid))
 
     def post_live_migration_at_destination(self, instance, migration):
         with self._lock:
@@ -177,9 +205,34 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
                 else states.RUNNING,
                 "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus}
             self._save()
+        self._set_incoming(instance.uuid, None)
 
     def get_available_resource(self):
         fake = self.conf.fake
         return {"vcpus": fake.vcpus, "memory_mb": fake.memory_mb,
                 "local_gb": fake.disk_gb, "hypervisor_type": "fake",
                 "hypervisor_version": 1000, "host_ip": "127.0.0.1"}
+
+
+def _delay(instance, key):
+    """Sleep for the seconds the instance metadata ``key`` asks (tests use it
+    to catch a migration in a given phase)."""
+    seconds = float((instance.metadata or {}).get(key, 0) or 0)
+    if seconds > 0:
+        time.sleep(min(seconds, 300))
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        return {}
+
+
+def _write_json(path, value):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(value, f)
+    os.replace(tmp, path)

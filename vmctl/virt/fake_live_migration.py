@@ -6,33 +6,77 @@ sped up by ``[fake] migration_time_scale``. The guest's dirty rate comes
 from the instance metadata ``fake_dirty_rate_mib`` (MiB/s, default 0), the
 link from ``[fake] migration_bandwidth_mib`` or the policy's bandwidth
 limit. Deterministic for a given instance (the seed is its uuid).
+
+Like a real hypervisor's job, the job outlives the agent that started it:
+its record (the model's parameters, the wall-clock start and every control
+call with the wall time it was made) is a JSON file under ``state_path``.
+The model being deterministic, ``load_job`` recomputes the job from the
+record at any later time -- still running, or ended while no agent
+watched. The record goes when the job is seen to fail or be cancelled (the
+guest stays on the source), or when the source cleans up after a completed
+migration (``FakeDriver.post_live_migration_at_source``).
 """
 
+import contextlib
+import json
+import logging
+import os
 import threading
 import time
 import uuid as uuidlib
 
 from vmctl.virt import fake_migration
 
+LOG = logging.getLogger(__name__)
+
 MiB = 1024 * 1024
+# Control calls a job records (FakeMigration methods).
+CONTROLS = ("set_max_downtime", "start_postcopy", "throttle", "pause", "unpause", "abort")
+
+
+def record_path(state_path, host, instance_uuid):
+    return os.path.join(state_path, "fake-live-migration-%s-%s.json" % (host, instance_uuid))
+
+
+def _write(path, record):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f)
+    os.replace(tmp, path)
+
+
+def remove_record(path):
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
 
 
 class FakeJob:
-    """A FakeMigration driven by the wall clock; thread-safe."""
+    """A FakeMigration driven by the wall clock; thread-safe.
 
-    def __init__(self, model, time_scale, disk_bytes=0, clock=time.monotonic):
+    ``record``/``path``: where the job is persisted (None: in memory only).
+    ``migration``: what the starting agent knew of the migration (uuid,
+    destination, ...), for an agent that adopts the job after a restart.
+    """
+
+    def __init__(self, model, time_scale, disk_bytes=0, clock=time.time, record=None,
+                 path=None):
         self.model = model
         self.time_scale = time_scale
         self.clock = clock
         self.reason = None
+        self.record = record
+        self.path = path
+        self.migration = (record or {}).get("migration")
         self._disk_bytes = disk_bytes
         self._lock = threading.Lock()
-        self._last = clock()
+        self._last = record["started_at"] if record else clock()
 
     def _advance(self):
         now = self.clock()
         if self.model.status == "running":
-            self.model.advance((now - self._last) * self.time_scale)
+            self.model.advance(max(0.0, now - self._last) * self.time_scale)
+            if self.model.status == "cancelled" and self.path:
+                remove_record(self.path)  # the hypervisor forgets an ended job
         self._last = now
 
     @property
@@ -40,6 +84,10 @@ class FakeJob:
         with self._lock:
             self._advance()
             return self.model.status
+
+    @property
+    def postcopy(self):
+        return self.model.postcopy
 
     def stats(self):
         with self._lock:
@@ -53,6 +101,11 @@ class FakeJob:
         with self._lock:
             self._advance()
             getattr(self.model, name)(*args)
+            if self.record is not None and self.model.status == "running":
+                self.record["actions"].append([self._last, name, list(args)])
+                _write(self.path, self.record)
+            elif self.path and self.model.status == "cancelled":
+                remove_record(self.path)
 
     def set_max_downtime(self, ms):
         self._call("set_max_downtime", ms)
@@ -74,12 +127,64 @@ class FakeJob:
         self.reason = self.reason or "aborted"
 
 
-def start_job(conf, instance, policy, block_migration):
-    memory = instance.flavor.memory_mb * MiB
-    dirty = float((instance.metadata or {}).get("fake_dirty_rate_mib", 0)) * MiB
-    bandwidth = (policy.bandwidth_mib or conf.fake.migration_bandwidth_mib) * MiB
-    disk = instance.flavor.root_gb * 1024 * MiB if block_migration else 0
-    model = fake_migration.FakeMigration(
-        memory, dirty, bandwidth, seed=uuidlib.UUID(instance.uuid).int & 0xFFFF,
-        disk_bytes=disk, guest_paused=instance.vm_state == "paused")
-    return FakeJob(model, conf.fake.migration_time_scale, disk)
+def _model(params):
+    return fake_migration.FakeMigration(
+        params["memory"], params["dirty"], params["bandwidth"], seed=params["seed"],
+        disk_bytes=params["disk"], guest_paused=params["guest_paused"])
+
+
+def start_job(conf, instance, policy, migration, path=None, clock=time.time):
+    """Start the modelled job of ``migration``; persisted at ``path`` if given."""
+    block = bool(migration.block_migration)
+    params = {
+        "memory": instance.flavor.memory_mb * MiB,
+        "dirty": float((instance.metadata or {}).get("fake_dirty_rate_mib", 0)) * MiB,
+        "bandwidth": (policy.bandwidth_mib or conf.fake.migration_bandwidth_mib) * MiB,
+        "seed": uuidlib.UUID(instance.uuid).int & 0xFFFF,
+        "disk": instance.flavor.root_gb * 1024 * MiB if block else 0,
+        "guest_paused": instance.vm_state == "paused",
+    }
+    record = {
+        "migration": {"uuid": migration.uuid, "instance_uuid": instance.uuid,
+                      "source_node": migration.source_node,
+                      "dest_compute": migration.dest_compute,
+                      "dest_node": migration.dest_node, "block_migration": block},
+        "params": params, "time_scale": conf.fake.migration_time_scale,
+        "started_at": clock(), "actions": [],
+    }
+    if path is not None:
+        _write(path, record)
+    return FakeJob(_model(params), record["time_scale"], params["disk"], clock=clock,
+                   record=record if path else None, path=path)
+
+
+def load_job(path, clock=time.time):
+    """The job recorded at ``path``, recomputed up to now; None without one.
+
+    Replays the recorded control calls at their wall times on a fresh model
+    (the same seed gives the same passes), then lets it run to the present.
+    """
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        LOG.warning("Unreadable fake migration record %s: %s", path, exc)
+        return None
+    model = _model(record["params"])
+    scale = record["time_scale"]
+    last = record["started_at"]
+    for at, name, args in record["actions"]:
+        if model.status == "running":
+            model.advance(max(0.0, at - last) * scale)
+        last = at
+        if name in CONTROLS and model.status == "running":
+            with contextlib.suppress(fake_migration.MigrationStateError):
+                getattr(model, name)(*args)
+    job = FakeJob(model, scale, record["params"]["disk"], clock=clock, record=record,
+                  path=path)
+    job._last = last
+    if any(name == "abort" for _, name, _ in record["actions"]):
+        job.reason = "aborted"
+    return job

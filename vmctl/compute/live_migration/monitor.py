@@ -43,7 +43,8 @@ class Monitor:
         self._abort_reason = None
         self._force = False
         self.paused_guest = False
-        self.postcopy = False
+        # An adopted job may already be in post-copy (no abort from there).
+        self.postcopy = bool(getattr(job, "postcopy", False))
 
     # --- operator requests (any thread) ---------------------------------------
     def request_abort(self, reason="aborted by the operator"):

@@ -15,6 +15,8 @@ Each status change is a compare-and-swap through the conductor; losing one
 import logging
 import threading
 
+import oslo_messaging as messaging
+
 from vmctl import migration_states as ms
 from vmctl.compute.live_migration import config as policy_config
 from vmctl.compute.live_migration import monitor as monitor_mod
@@ -55,7 +57,7 @@ class SourceRun:
         restart found running) only its monitoring and the end."""
         try:
             status, reason = (self._run() if adopted_job is None
-                              else self._end(*self._watch(adopted_job)))
+                              else self._run_adopted(adopted_job))
         except Exception as exc:
             LOG.exception("Live migration %s failed", self.migration.uuid)
             status, reason = ms.ERROR, "unexpected failure on the source: %s" % exc
@@ -69,6 +71,15 @@ class SourceRun:
         finally:
             self.outgoing.release()
 
+    def _run_adopted(self, job):
+        # The job already runs: it takes a slot if one is free, never waits.
+        slot = self.outgoing.acquire(blocking=False)
+        try:
+            return self._end(*self._watch(job))
+        finally:
+            if slot:
+                self.outgoing.release()
+
     def _wait_for_slot(self):
         while not self.outgoing.acquire(timeout=0.5):
             if self._abort.is_set():
@@ -81,14 +92,23 @@ class SourceRun:
     def _run_in_slot(self):
         if not self._move(ms.PREPARING):
             return ms.CANCELLED, "the migration was ended while it was queued"
-        ready = self.compute.pre_live_migration(self.ctx, self.migration.dest_compute,
-                                                self.instance, self.migration)
+        ready = self._prepare_destination()
         if not ready.get("ok"):
+            self._rollback_destination()
             return ms.FAILED, "the destination could not prepare: %s" % ready.get("reason")
         if self._abort.is_set() or not self._move(ms.RUNNING):
             self._rollback_destination()
             return ms.CANCELLED, "aborted while preparing"
         return self._end(*self._migrate(ready.get("info", {})))
+
+    def _prepare_destination(self):
+        try:
+            return self.compute.pre_live_migration(
+                self.ctx, self.migration.dest_compute, self.instance, self.migration,
+                timeout=self.conf.migration.pre_live_migration_timeout)
+        except messaging.MessagingException as exc:
+            return {"ok": False, "reason": "%s did not answer (%s)" % (
+                self.migration.dest_compute, type(exc).__name__)}
 
     def _end(self, status, reason):
         if status == "completed":
