@@ -22,9 +22,11 @@ def host(name, **kw):
     return HostState(**values)
 
 
-def conf(ram=1.0, cpu=1.0):
+def conf(ram=1.0, cpu=1.0, soft=10.0):
     return types.SimpleNamespace(scheduler=types.SimpleNamespace(
-        ram_weight_multiplier=ram, cpu_weight_multiplier=cpu))
+        ram_weight_multiplier=ram, cpu_weight_multiplier=cpu,
+        soft_affinity_weight_multiplier=soft,
+        soft_anti_affinity_weight_multiplier=soft))
 
 
 ALL = list(filters.ALL)

@@ -5,7 +5,7 @@ Every version vmctl accepts lies between ``MIN_VERSION`` and ``MAX_VERSION``.
 behaviour, with a comment saying what changed; code tests a request against
 the named constants below, never against a literal. Nova microversions in
 between that concern features vmctl does not have (keypairs, volumes,
-networks, server groups, ...) are accepted and change nothing here.
+networks, ...) are accepted and change nothing here.
 """
 
 import re
@@ -23,8 +23,10 @@ EXTENDED_SERVER_ATTRS = "2.3"  # server show/detail (admin): reservation_id,
 #              launch_index, hostname, root_device_name, ... attributes.
 SERVER_LOCKED = "2.9"  # server show/detail: "locked".
 SERVICE_FORCED_DOWN = "2.11"  # os-services: "forced_down".
+SERVER_GROUP_USER_PROJECT = "2.13"  # server groups: "project_id", "user_id".
 EVACUATE_NO_SHARED_STORAGE = "2.14"  # evacuate: onSharedStorage is gone (the
 #              storage is detected) and the reply has no adminPass body.
+SOFT_AFFINITY = "2.15"  # server groups: soft-affinity, soft-anti-affinity.
 SERVER_DESCRIPTION = "2.19"  # server show/detail: "description".
 MIGRATION_FORCE_COMPLETE = "2.22"  # POST /servers/{id}/migrations/{id}/action
 #              force_complete.
@@ -35,6 +37,9 @@ BLOCK_MIGRATION_AUTO = "2.25"  # os-migrateLive: block_migration may be "auto";
 #              disk_over_commit is gone.
 SERVER_TAGS = "2.26"  # server show/detail: "tags".
 EVACUATE_FORCE = "2.29"  # evacuate: "force" accepted (vmctl still checks the host).
+LIVE_MIGRATE_FORCE = "2.30"  # os-migrateLive: "force" accepted (vmctl still
+#              checks the host).
+AGGREGATE_UUID = "2.41"  # os-aggregates: "uuid".
 SERVER_EMBEDDED_FLAVOR = "2.47"  # server show/detail: flavor is embedded
 #              (original_name, vcpus, ram, disk, ephemeral, swap,
 #              extra_specs) instead of {"id", "links"}.
@@ -50,7 +55,12 @@ MIGRATION_UUID_PAGING = "2.59"  # migrations: "uuid"; os-migrations paging
 FLAVOR_EXTRA_SPECS = "2.61"  # flavor show/detail: "extra_specs" embedded.
 EVENT_HOST = "2.62"  # instance action events: "hostId" (and "host" for
 #              admins).
-EVACUATE_NO_FORCE = "2.68"  # evacuate: "force" is refused again.
+TRUSTED_CERTS = "2.63"  # server show/detail: "trusted_image_certificates"
+#              (always null: vmctl verifies no image certificates).
+GROUP_POLICY_RULES = "2.64"  # server groups: "policy" and "rules" replace
+#              "policies"; "metadata" is gone.
+EVACUATE_NO_FORCE = "2.68"  # evacuate and os-migrateLive: "force" is refused
+#              again.
 SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
 MIGRATION_USER_PROJECT = "2.80"  # migrations: "user_id", "project_id" (and
 #              os-migrations filters of those names).
@@ -58,13 +68,21 @@ FLAVOR_SWAP_INT = "2.75"  # flavors: "swap" is 0 (not "") when unset.
 EVENT_DETAILS = "2.84"  # instance action events: "details" (the message).
 HYPERVISOR_NO_USAGE = "2.88"  # os-hypervisors: vcpus, memory_mb, local_gb,
 #              *_used, free_*, running_vms, ... dropped; "uptime" in show.
+SERVER_HOSTNAME = "2.90"  # servers: "hostname" accepted on create;
+#              OS-EXT-SRV-ATTR:hostname shown to non-admins too.
+PINNED_AZ = "2.96"  # server show/detail: "pinned_availability_zone" (the
+#              zone asked for at create, else null).
+IMAGE_PROPERTIES = "2.98"  # server show/detail: image "properties" embedded.
+SCHEDULER_HINTS = "2.100"  # server show/detail: "scheduler_hints".
 
 VERSIONS = [
     V2_1,
     EXTENDED_SERVER_ATTRS,
     SERVER_LOCKED,
     SERVICE_FORCED_DOWN,
+    SERVER_GROUP_USER_PROJECT,
     EVACUATE_NO_SHARED_STORAGE,
+    SOFT_AFFINITY,
     SERVER_DESCRIPTION,
     MIGRATION_FORCE_COMPLETE,
     SERVER_MIGRATIONS,
@@ -72,6 +90,8 @@ VERSIONS = [
     BLOCK_MIGRATION_AUTO,
     SERVER_TAGS,
     EVACUATE_FORCE,
+    LIVE_MIGRATE_FORCE,
+    AGGREGATE_UUID,
     SERVER_EMBEDDED_FLAVOR,
     ACTION_EVENTS_FOR_ALL,
     UUID_IDS,
@@ -80,12 +100,18 @@ VERSIONS = [
     MIGRATION_UUID_PAGING,
     FLAVOR_EXTRA_SPECS,
     EVENT_HOST,
+    TRUSTED_CERTS,
+    GROUP_POLICY_RULES,
     EVACUATE_NO_FORCE,
     SERVER_LOCKED_REASON,
     FLAVOR_SWAP_INT,
     MIGRATION_USER_PROJECT,
     EVENT_DETAILS,
     HYPERVISOR_NO_USAGE,
+    SERVER_HOSTNAME,
+    PINNED_AZ,
+    IMAGE_PROPERTIES,
+    SCHEDULER_HINTS,
 ]
 
 MIN_VERSION = VERSIONS[0]

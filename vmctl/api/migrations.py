@@ -27,8 +27,10 @@ from vmctl.policies import migrations as policies
 
 
 def _migrate_live_schema(version, conf):
+    with_force = (version.matches(mv.LIVE_MIGRATE_FORCE)
+                  and not version.matches(mv.EVACUATE_NO_FORCE))
     return move_schemas.action("os-migrateLive", schema.migrate_live(
-        version.matches(mv.BLOCK_MIGRATION_AUTO)))
+        version.matches(mv.BLOCK_MIGRATION_AUTO), with_force))
 
 
 @validation.request_schema(_migrate_live_schema)

@@ -8,6 +8,8 @@ microversion and answer with its headers.
 import collections
 import re
 
+from vmctl.api import aggregates
+from vmctl.api import availability_zones
 from vmctl.api import flavor_extra_specs
 from vmctl.api import flavors
 from vmctl.api import hypervisors
@@ -16,6 +18,7 @@ from vmctl.api import instance_actions
 from vmctl.api import migrations
 from vmctl.api import openapi
 from vmctl.api import server_actions
+from vmctl.api import server_groups
 from vmctl.api import servers
 from vmctl.api import services
 from vmctl.api import versions
@@ -78,6 +81,21 @@ ROUTES = [
     route("GET", V + "/os-hypervisors", hypervisors.index),
     route("GET", V + "/os-hypervisors/detail", hypervisors.detail),
     route("GET", V + "/os-hypervisors/{hypervisor_id}", hypervisors.show),
+
+    # --- placement resources: server groups, availability zones, aggregates ---
+    route("GET", V + "/os-server-groups", server_groups.index),
+    route("POST", V + "/os-server-groups", server_groups.create),
+    route("GET", V + "/os-server-groups/{server_group_id}", server_groups.show),
+    route("DELETE", V + "/os-server-groups/{server_group_id}", server_groups.delete),
+    route("GET", V + "/os-availability-zone", availability_zones.index),
+    route("GET", V + "/os-availability-zone/detail", availability_zones.detail),
+    route("GET", V + "/os-aggregates", aggregates.index),
+    route("POST", V + "/os-aggregates", aggregates.create),
+    route("GET", V + "/os-aggregates/{aggregate_id}", aggregates.show),
+    route("PUT", V + "/os-aggregates/{aggregate_id}", aggregates.update),
+    route("DELETE", V + "/os-aggregates/{aggregate_id}", aggregates.delete),
+    route("POST", V + "/os-aggregates/{aggregate_id}/action", aggregates.action),
+    # --- end of placement resources ---
 
     # The image service (Glance v2-compatible): no compute microversions.
     route("GET", IMG, images.versions, public=True, versioned=False),

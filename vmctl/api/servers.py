@@ -5,9 +5,13 @@ import secrets
 import string
 import uuid
 
+import sqlalchemy as sa
+
 from vmctl import exception
 from vmctl import states
+from vmctl.api import availability_zones
 from vmctl.api import errors
+from vmctl.api import microversion as mv
 from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import parameter_types as types
@@ -16,6 +20,8 @@ from vmctl.api.views import servers as views
 from vmctl.db import actions as db_actions
 from vmctl.db import flavors as db_flavors
 from vmctl.db import instances as db_instances
+from vmctl.db import models
+from vmctl.db import server_groups as db_groups
 from vmctl.policies import servers as policies
 
 LOG = logging.getLogger(__name__)
@@ -28,15 +34,15 @@ _PASSWORD_CHARS = string.ascii_letters + string.digits
 
 def index(api):
     api.authorize(policies.INDEX)
-    rows, _faults = _list(api, with_faults=False)
+    rows, _faults, _lookups = _list(api, with_faults=False)
     body = {"servers": [views.summary(api, r) for r in rows]}
     return _page(api, "servers", body, rows)
 
 
 def detail(api):
     api.authorize(policies.DETAIL)
-    rows, faults = _list(api, with_faults=True)
-    view = _detail_view(api)
+    rows, faults, lookups = _list(api, with_faults=True)
+    view = _detail_view(api, lookups)
     body = {"servers": [view(r, faults.get(r.uuid)) for r in rows]}
     return _page(api, "servers/detail", body, rows)
 
@@ -46,12 +52,32 @@ def show(api, server_id):
     with api.db.reader() as session:
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         fault = db_instances.latest_faults(session, [row.uuid]).get(row.uuid)
-    return {"server": _detail_view(api)(row, fault)}
+        lookups = _lookups(api, session, [row])
+    return {"server": _detail_view(api, lookups)(row, fault)}
 
 
-def _detail_view(api):
+def _detail_view(api, lookups):
     return views.DetailView(api, show_extended=api.can(policies.EXTENDED_ATTRS),
-                            show_fault_details=api.can(policies.FAULT_DETAILS))
+                            show_fault_details=api.can(policies.FAULT_DETAILS),
+                            lookups=lookups)
+
+
+def _lookups(api, session, rows):
+    """Zones, group memberships and image properties the rows' views need
+    (a query each whatever the number of rows, and only at the
+    microversions that show them)."""
+    groups = (db_groups.groups_of(session, [r.uuid for r in rows])
+              if api.version.matches(mv.SCHEDULER_HINTS) else {})
+    images = (_image_properties(session, {r.image_ref for r in rows})
+              if api.version.matches(mv.IMAGE_PROPERTIES) else {})
+    return views.Lookups(zones=availability_zones.compute_zones(session, api.conf),
+                         groups=groups, images=images)
+
+
+def _image_properties(session, image_ids):
+    rows = session.execute(sa.select(models.Image.id, models.Image.properties)
+                           .where(models.Image.id.in_(image_ids)))
+    return {image_id: props or {} for image_id, props in rows}
 
 
 def _list(api, with_faults):
@@ -63,11 +89,12 @@ def _list(api, with_faults):
                                               marker=api.param("marker"), **filters)
         except exception.Invalid as exc:
             raise errors.BadRequest(exc.kwargs.get("reason", exc.message)) from None
-        faults = {}
+        faults, lookups = {}, None
         if with_faults:
             failed = [r.uuid for r in rows if r.vm_state == states.ERROR]
             faults = db_instances.latest_faults(session, failed)
-    return rows, faults
+            lookups = _lookups(api, session, rows)
+    return rows, faults, lookups
 
 
 def _filters(api):
@@ -108,13 +135,19 @@ def _create_schema(version, conf):
 @validation.request_schema(_create_schema)
 def create(api):
     api.authorize(policies.CREATE)
-    server = api.body(_create_schema(api.version, api.conf))["server"]
+    body = api.body(_create_schema(api.version, api.conf))
+    server = body["server"]
+    hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     min_count, max_count = _counts(api, server)
     reservation_id = "r-" + "".join(secrets.choice(_RESERVATION_CHARS) for _ in range(8))
     with api.db.transaction() as session:
         flavor = _flavor(session, server["flavorRef"])
+        _check_zone(api, session, server.get("availability_zone"))
+        group = _hinted_group(api, session, hints)
         uuids = [_create_one(api, session, server, flavor, reservation_id,
                              index, max_count) for index in range(max_count)]
+        for instance_uuid in uuids if group is not None else ():
+            db_groups.add_member(session, group, instance_uuid)
     _cast_build(api, uuids)
     if types.to_bool(server.get("return_reservation_id", False)):
         return Reply(202, {"reservation_id": reservation_id})
@@ -141,6 +174,25 @@ def _counts(api, server):
     if min_count > max_count:
         raise errors.BadRequest("min_count must be <= max_count")
     return min_count, max_count
+
+
+def _check_zone(api, session, zone):
+    """400 for a zone with no enabled compute host (as Nova)."""
+    if zone and zone not in availability_zones.available_zones(session, api.conf):
+        raise errors.BadRequest("The requested availability zone is not available")
+
+
+def _hinted_group(api, session, hints):
+    """The server group of the ``group`` hint (the caller's project's, or
+    any for an admin); 400 if there is none such."""
+    group_uuid = hints.get("group")
+    if not group_uuid:
+        return None
+    try:
+        return db_groups.get(session, group_uuid, project_id=api.project_scope())
+    except db_groups.ServerGroupNotFound:
+        raise errors.BadRequest("Invalid server group %s: it could not be found."
+                                % group_uuid) from None
 
 
 def _ref_id(ref):

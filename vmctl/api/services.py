@@ -1,5 +1,6 @@
 """/os-services: list; enable/disable/force down (2.53+); delete."""
 
+from vmctl.api import availability_zones
 from vmctl.api import errors
 from vmctl.api import microversion as mv
 from vmctl.api import validation
@@ -19,17 +20,11 @@ def index(api):
     with api.db.reader() as session:
         rows = db_services.list_all(session, binary=api.param("binary"),
                                     host=api.param("host"))
-        zones = {n.host: n.availability_zone
-                 for n in db_compute_nodes.list_all(session)}
+        zones = availability_zones.compute_zones(session, api.conf)
     return {"services": [
-        views.service(api, row, db_services.is_up(row, down_time), _zone(row, zones))
+        views.service(api, row, db_services.is_up(row, down_time),
+                      availability_zones.zone_of_service(row, zones, api.conf))
         for row in rows]}
-
-
-def _zone(row, zones):
-    if row.binary != views.COMPUTE_BINARY:
-        return views.INTERNAL_ZONE
-    return zones.get(row.host) or views.DEFAULT_ZONE
 
 
 @validation.request_schema(schema.update)
@@ -57,8 +52,8 @@ def update(api, service_id):
             row.forced_down = body["forced_down"]
         session.flush()
         up = db_services.is_up(row, api.conf.service_down_time)
-        zone = _zone(row, {n.host: n.availability_zone
-                           for n in db_compute_nodes.list_all(session)})
+        zone = availability_zones.zone_of_service(
+            row, availability_zones.compute_zones(session, api.conf), api.conf)
         return {"service": views.service(api, row, up, zone)}
 
 

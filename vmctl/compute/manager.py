@@ -191,6 +191,12 @@ class ComputeManager(manager.Manager):
     def build_and_run_instance(self, ctxt, instance, node, attempt_hosts):
         started = _now()
         with self._working_on(instance.uuid):
+            violation = self._server_group_violation(ctxt, instance)
+            if violation:
+                LOG.warning("Not building %s here: %s", instance.uuid, violation)
+                self.conductor.build_result(ctxt, instance.uuid, self.host, node, False,
+                                            states.NOSTATE, violation, attempt_hosts, started)
+                return
             try:
                 power_state = self.driver.spawn(instance)
             except Exception as exc:
@@ -202,6 +208,18 @@ class ComputeManager(manager.Manager):
                 return
         self.conductor.build_result(ctxt, instance.uuid, self.host, node, True,
                                     power_state, None, attempt_hosts, started)
+
+    def _server_group_violation(self, ctxt, instance):
+        """The late check: the server group's hard policy, against the
+        membership as the database has it now (a race between schedulers
+        may have put a conflicting member here). Why not, or None."""
+        try:
+            return self.conductor.check_server_group(ctxt, instance.uuid, self.host,
+                                                     timeout=30)
+        except messaging.MessagingException as exc:
+            LOG.warning("Server group check of %s unanswered (%s); building anyway",
+                        instance.uuid, type(exc).__name__)
+            return None
 
     def run_action(self, ctxt, instance, action):
         call, _event = DRIVER_CALLS[action]

@@ -21,7 +21,7 @@ class ResourceTracker:
         resources = dict(self.driver.get_available_resource())
         compute = self.conf.compute
         resources.update(
-            availability_zone=compute.availability_zone,
+            availability_zone=compute.availability_zone or self.conf.default_availability_zone,
             cpu_allocation_ratio=compute.cpu_allocation_ratio,
             ram_allocation_ratio=compute.ram_allocation_ratio,
             disk_allocation_ratio=compute.disk_allocation_ratio,

@@ -44,6 +44,7 @@ class ConductorManager(manager.Manager):
         self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
                                     self.live_migrations, _service_context)
         self._init_cold_moves(deps)
+        self.deletes.after_delete.append(self.builds.instance_deleted)
 
     def _init_cold_moves(self, deps):
         self.resizes = resize.ResizeTask(deps)
@@ -146,6 +147,9 @@ class ConductorManager(manager.Manager):
 
     def power_state_changed(self, ctxt, instance_uuid, host, power_state):
         self.power.sync(ctxt, instance_uuid, host, power_state)
+
+    def check_server_group(self, ctxt, instance_uuid, host):
+        return self.builds.check_server_group(instance_uuid, host)
 
     def instances_on_host(self, ctxt, host):
         """The instances on ``host``, and those a migration is bringing there

@@ -15,11 +15,12 @@ API version history:
     1.4 - cold migration / resize / evacuation: migrate_server, confirm_resize,
           revert_resize, evacuate_instance (from the API); cold_migration_result,
           moves_on_host (from computes)
+    1.5 - check_server_group (from computes: the late server group check)
 """
 
 from vmctl import rpc
 
-VERSION = "1.4"
+VERSION = "1.5"
 
 
 class ConductorAPI:
@@ -143,6 +144,12 @@ class ConductorAPI:
         self.client.prepare(version="1.3").cast(
             ctx, "live_migration_finished", migration_uuid=migration_uuid,
             outcome=outcome, reason=reason)
+
+    def check_server_group(self, ctx, instance_uuid, host, timeout=None):
+        """Why ``host`` breaks the hard policy of the instance's server group
+        (members that joined before it count), or None."""
+        return self.client.prepare(version="1.5", timeout=timeout).call(
+            ctx, "check_server_group", instance_uuid=instance_uuid, host=host)
 
     def instances_on_host(self, ctx, host, timeout=None):
         return self.client.prepare(timeout=timeout).call(ctx, "instances_on_host", host=host)

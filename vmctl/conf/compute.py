@@ -19,8 +19,10 @@ OPTS = [
     ),
     cfg.StrOpt(
         "availability_zone",
-        default="nova",
-        help="Availability zone this compute node belongs to.",
+        help="Availability zone this compute node reports when no "
+        "aggregate puts it in one (unset: [DEFAULT] "
+        "default_availability_zone).\n\nRelated options: aggregates with "
+        "availability_zone metadata (os-aggregates) take precedence.",
     ),
     cfg.FloatOpt(
         "cpu_allocation_ratio",

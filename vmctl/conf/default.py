@@ -35,6 +35,14 @@ OPTS = [
         "is reported as down and is not scheduled to.\n\nRelated options: "
         "report_interval.",
     ),
+    cfg.StrOpt(
+        "default_availability_zone",
+        default="nova",
+        help="Availability zone of a compute host that is in no aggregate "
+        "with an availability_zone and sets no [compute] "
+        "availability_zone.\n\nRelated options: [compute] "
+        "availability_zone; aggregates (os-aggregates) override both.",
+    ),
     cfg.IntOpt(
         "graceful_shutdown_timeout",
         default=60,

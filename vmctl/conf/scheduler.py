@@ -18,11 +18,15 @@ OPTS = [
             "RamFilter",
             "CoreFilter",
             "DiskFilter",
+            "ServerGroupAntiAffinityFilter",
+            "ServerGroupAffinityFilter",
         ],
         mutable=True,
         help="Filters a host must pass, in order.\n\nPossible values: "
         "ComputeFilter, AvailabilityZoneFilter, RamFilter, CoreFilter, "
-        "DiskFilter.",
+        "DiskFilter, ServerGroupAntiAffinityFilter (hard anti-affinity and "
+        "its max_server_per_host rule), ServerGroupAffinityFilter (hard "
+        "affinity).",
     ),
     cfg.FloatOpt(
         "ram_weight_multiplier",
@@ -36,6 +40,24 @@ OPTS = [
         default=1.0,
         mutable=True,
         help="Weight of free vCPUs. Positive spreads, negative packs.",
+    ),
+    cfg.FloatOpt(
+        "soft_affinity_weight_multiplier",
+        default=10.0,
+        min=0,
+        mutable=True,
+        help="Weight of the members of a soft-affinity server group already "
+        "on a host (more is better). Larger than the resource weighers' "
+        "multipliers so the policy wins over spreading.",
+    ),
+    cfg.FloatOpt(
+        "soft_anti_affinity_weight_multiplier",
+        default=10.0,
+        min=0,
+        mutable=True,
+        help="Weight of the members of a soft-anti-affinity server group "
+        "already on a host (fewer is better). Larger than the resource "
+        "weighers' multipliers so the policy wins over packing.",
     ),
     cfg.FloatOpt(
         "host_state_cache_seconds",

@@ -267,4 +267,5 @@ class Image(TimestampMixin, Base):
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
 
 
+from vmctl.db import group_models  # noqa: E402,F401  (server groups, aggregates: 0005)
 from vmctl.db import identity_models  # noqa: E402,F401  (users, projects, roles: 0004)

@@ -1,6 +1,7 @@
 """What the scheduler knows of each compute node, cached briefly.
 
-Host states are read from compute nodes and services in two queries and
+Host states are read from compute nodes, services and aggregates (a
+host's availability zone) in three queries and
 reused for ``[scheduler] host_state_cache_seconds``; a claim updates the
 cached copy so consecutive placements see it. The database stays the
 authority: a claim on a stale state loses its compare-and-swap and retries.
@@ -10,6 +11,7 @@ import dataclasses
 import threading
 import time
 
+from vmctl.db import aggregates as db_aggregates
 from vmctl.db import claims as db_claims
 from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import services as db_services
@@ -53,10 +55,11 @@ class HostState:
         self.generation += 1
 
 
-def _from_row(node, service, down_time):
+def _from_row(node, service, down_time, zones):
     return HostState(
         node_id=node.id, host=node.host, node=node.hypervisor_hostname,
-        availability_zone=node.availability_zone, vcpus=node.vcpus,
+        availability_zone=zones.get(node.host) or node.availability_zone,
+        vcpus=node.vcpus,
         memory_mb=node.memory_mb, local_gb=node.local_gb,
         vcpus_used=node.vcpus_used, memory_mb_used=node.memory_mb_used,
         local_gb_used=node.local_gb_used,
@@ -86,8 +89,9 @@ class HostStateCache:
         with self.db.reader() as session:
             services = db_services.compute_services_by_host(session)
             nodes = db_nodes.list_all(session)
-            self._states = [_from_row(n, services.get(n.host), self.conf.service_down_time)
-                            for n in nodes]
+            zones = db_aggregates.host_zones(session)
+            self._states = [_from_row(n, services.get(n.host), self.conf.service_down_time,
+                                      zones) for n in nodes]
         self._read_at = time.monotonic()
 
     @property

@@ -13,6 +13,7 @@ from vmctl import exception
 from vmctl import manager
 from vmctl import version
 from vmctl.db import claims as db_claims
+from vmctl.db import server_groups as db_groups
 from vmctl.db import services as db_services
 from vmctl.scheduler import filters
 from vmctl.scheduler import host_state
@@ -49,8 +50,9 @@ class SchedulerManager(manager.Manager):
     def _place_one(self, ctxt, spec, consumer, exclude_hosts, force_hosts):
         states = [s for s in self.host_states.get() if s.host not in exclude_hosts
                   and (not force_hosts or s.host in force_hosts)]
+        spec = self._with_group(spec, consumer["instance_uuid"])
         passing, rejected = filters.filter_hosts(states, spec, self.conf.scheduler.enabled_filters)
-        for state in weights.order_hosts(self.conf, passing):
+        for state in weights.order_hosts(self.conf, passing, spec):
             try:
                 db_claims.claim(self.db, state.node_id, consumer["consumer_uuid"],
                                 consumer["instance_uuid"], spec["vcpus"],
@@ -65,6 +67,19 @@ class SchedulerManager(manager.Manager):
         LOG.info("No valid host for %s among %d hosts (rejected: %s)",
                  consumer["instance_uuid"], len(states), rejected)
         return {"host": None, "reason": _why(states, rejected, exclude_hosts)}
+
+    def _with_group(self, spec, instance_uuid):
+        """``spec`` plus the server group of the instance, read fresh: every
+        placement (a build, a reschedule, a move) honours the group, and
+        the members placed a moment ago (claims) count already."""
+        with self.db.reader() as session:
+            group, _member = db_groups.group_of(session, instance_uuid)
+            if group is None:
+                return spec
+            hosts = db_groups.member_hosts(session, group, instance_uuid)
+            info = {"uuid": group.uuid, "policy": group.policy, "hosts": hosts,
+                    "max_server_per_host": (group.rules or {}).get("max_server_per_host")}
+        return dict(spec, group=info)
 
 
 def _why(states, rejected, exclude_hosts):

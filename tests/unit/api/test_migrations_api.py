@@ -61,11 +61,20 @@ def test_migrate_live_accepts_and_records(active):
     assert _live(call, server_id)[0].status_int == 409
 
 
+def test_migrate_live_force_only_from_2_30_to_2_67(active):
+    call, conductor, _, server_id = active
+    body = {"host": None, "block_migration": "auto", "force": True}
+    for version in ("2.29", "2.68"):
+        resp, out = _live(call, server_id, body, version=version)
+        assert resp.status_int == 400 and "force" in out["badRequest"]["message"]
+    assert conductor.calls == [] or conductor.calls[-1][0] != "live_migrate_instance"
+    assert _live(call, server_id, body, version="2.67")[0].status_int == 202
+
+
 @pytest.mark.parametrize("body, field", [
     ({"host": None}, "block_migration"),
     ({"host": None, "block_migration": "sometimes"}, "block_migration"),
     ({"host": 7, "block_migration": True}, "host"),
-    ({"host": None, "block_migration": True, "force": True}, "force"),
 ])
 def test_migrate_live_validation_names_the_field(active, body, field):
     call, conductor, _, server_id = active

@@ -30,9 +30,18 @@ _server = {
     "additionalProperties": False,
 }
 
+# Hints vmctl acts on: "group" (a server group's id); others are accepted
+# and ignored, as a scheduler without that filter would.
+_scheduler_hints = {
+    "type": "object",
+    "properties": {"group": {"type": "string", "format": "uuid"}},
+    "additionalProperties": True,
+}
+
 _create = {
     "type": "object",
-    "properties": {"server": _server},
+    "properties": {"server": _server, "os:scheduler_hints": _scheduler_hints,
+                   "OS-SCH-HNT:scheduler_hints": _scheduler_hints},
     "required": ["server"],
     "additionalProperties": False,
 }

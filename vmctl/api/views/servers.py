@@ -33,23 +33,44 @@ def hostname(display_name):
     return name[:63] or "server"
 
 
+class Lookups:
+    """What the rows of one response need from other tables, read once by
+    the handler: {host: zone}, {instance uuid: server group uuid} and
+    {image id: properties}."""
+
+    def __init__(self, zones=None, groups=None, images=None):
+        self.zones = zones or {}
+        self.groups = groups or {}
+        self.images = images or {}
+
+
 class DetailView:
-    def __init__(self, api, show_extended, show_fault_details):
+    def __init__(self, api, show_extended, show_fault_details, lookups=None):
         self.api = api
         self.version = api.version
         self.show_extended = show_extended
         self.show_fault_details = show_fault_details
+        self.lookups = lookups or Lookups()
         self._host_ids = {}
         self.embedded_flavor = self.version.matches(mv.SERVER_EMBEDDED_FLAVOR)
         self.extended_v23 = self.version.matches(mv.EXTENDED_SERVER_ATTRS)
+        self.hostname_for_all = self.version.matches(mv.SERVER_HOSTNAME)
+        self.image_properties = self.version.matches(mv.IMAGE_PROPERTIES)
         # Fields later microversions add, with their constant values.
         self.versioned_fields = {
             field: value for field, value, since in (
                 ("locked", False, mv.SERVER_LOCKED),
                 ("description", None, mv.SERVER_DESCRIPTION),
                 ("tags", [], mv.SERVER_TAGS),
+                ("trusted_image_certificates", None, mv.TRUSTED_CERTS),
                 ("locked_reason", None, mv.SERVER_LOCKED_REASON))
             if self.version.matches(since)}
+        # Fields later microversions add, computed from the row.
+        self.row_fields = [
+            (field, value) for field, value, since in (
+                ("pinned_availability_zone", lambda r: r.availability_zone, mv.PINNED_AZ),
+                ("scheduler_hints", self._scheduler_hints, mv.SCHEDULER_HINTS))
+            if self.version.matches(since)]
 
     def __call__(self, row, fault=None):
         api = self.api
@@ -75,7 +96,7 @@ class DetailView:
             "config_drive": "",
             "key_name": None,
             "security_groups": [{"name": "default"}],
-            "OS-EXT-AZ:availability_zone": row.availability_zone or "",
+            "OS-EXT-AZ:availability_zone": self._zone(row),
             "OS-EXT-STS:vm_state": row.vm_state,
             "OS-EXT-STS:task_state": row.task_state,
             "OS-EXT-STS:power_state": row.power_state,
@@ -87,9 +108,23 @@ class DetailView:
             server.update(self._extended(row))
         if fault is not None and status in ("ERROR", "DELETED"):
             server["fault"] = self._fault(fault)
+        if self.hostname_for_all:
+            server["OS-EXT-SRV-ATTR:hostname"] = hostname(row.display_name)
         for field, value in self.versioned_fields.items():
             server[field] = list(value) if isinstance(value, list) else value
+        for field, value_of in self.row_fields:
+            server[field] = value_of(row)
         return server
+
+    def _zone(self, row):
+        """The zone asked for, else the zone of the host it landed on."""
+        if row.availability_zone:
+            return row.availability_zone
+        return self.lookups.zones.get(row.host, "") if row.host else ""
+
+    def _scheduler_hints(self, row):
+        group = self.lookups.groups.get(row.uuid)
+        return {"group": group} if group else {}
 
     def _host_id(self, project_id, host):
         key = (project_id, host)
@@ -98,9 +133,12 @@ class DetailView:
         return self._host_ids[key]
 
     def _image(self, image_ref):
-        return {"id": image_ref,
-                "links": [{"rel": "bookmark",
-                           "href": "%s/images/%s" % (self.api.base_url, image_ref)}]}
+        image = {"id": image_ref,
+                 "links": [{"rel": "bookmark",
+                            "href": "%s/images/%s" % (self.api.base_url, image_ref)}]}
+        if self.image_properties:
+            image["properties"] = dict(self.lookups.images.get(image_ref) or {})
+        return image
 
     def _flavor(self, snap):
         if not self.embedded_flavor:

@@ -18,6 +18,7 @@ from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
 from vmctl.db import models
+from vmctl.db import server_groups as db_groups
 from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
 
@@ -164,6 +165,36 @@ class BuildTask:
         if retry:
             LOG.info("Rescheduling %s after failure on %s: %s", uuid, host, reason)
             self.schedule_and_build(ctx, [uuid], attempt_hosts)
+
+
+    # --- server groups -----------------------------------------------------
+    def check_server_group(self, uuid, host):
+        """The compute's late check before it spawns ``uuid`` on ``host``:
+        the group's hard policy against the members that joined before this
+        one (so of two racing members the later one moves, never both)."""
+        with self.db.reader() as session:
+            group, member = db_groups.group_of(session, uuid)
+            if group is None:
+                return None
+            others = db_groups.member_hosts(session, group, uuid, joined_before=member.id)
+            return _group_violation(group, others, host)
+
+    def instance_deleted(self, ctx, uuid):
+        """A deleted server leaves its group."""
+        with self.db.transaction() as session:
+            db_groups.remove_member(session, uuid)
+
+
+def _group_violation(group, others, host):
+    if group.policy == "anti-affinity":
+        limit = (group.rules or {}).get("max_server_per_host") or 1
+        if others.get(host, 0) >= limit:
+            return ("Anti-affinity instance group policy was violated: server group "
+                    "%s already has %d member(s) on %s." % (group.uuid, others[host], host))
+    elif group.policy == "affinity" and others and host not in others:
+        return ("Affinity instance group policy was violated: the members of server "
+                "group %s are on %s." % (group.uuid, ", ".join(sorted(others))))
+    return None
 
 
 def _ref(uuid, host):

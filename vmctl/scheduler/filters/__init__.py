@@ -6,6 +6,7 @@
 from vmctl.scheduler.filters import availability_zone
 from vmctl.scheduler.filters import compute
 from vmctl.scheduler.filters import resources
+from vmctl.scheduler.filters import server_group
 
 ALL = {
     "ComputeFilter": compute.host_passes,
@@ -13,6 +14,8 @@ ALL = {
     "RamFilter": resources.ram_passes,
     "CoreFilter": resources.core_passes,
     "DiskFilter": resources.disk_passes,
+    "ServerGroupAntiAffinityFilter": server_group.anti_affinity_passes,
+    "ServerGroupAffinityFilter": server_group.affinity_passes,
 }
 
 

@@ -4,10 +4,16 @@ multiplier spreads (more free is better), a negative one packs.
 """
 
 from vmctl.scheduler.weights import resources
+from vmctl.scheduler.weights import server_group
 
+# (name, score(host_state, spec), multiplier(conf))
 ALL = (
     ("ram", resources.free_ram, lambda conf: conf.scheduler.ram_weight_multiplier),
     ("cpu", resources.free_vcpus, lambda conf: conf.scheduler.cpu_weight_multiplier),
+    ("soft-affinity", server_group.soft_affinity,
+     lambda conf: conf.scheduler.soft_affinity_weight_multiplier),
+    ("soft-anti-affinity", server_group.soft_anti_affinity,
+     lambda conf: conf.scheduler.soft_anti_affinity_weight_multiplier),
 )
 
 
@@ -18,7 +24,7 @@ def _normalise(values):
     return [(v - low) / (high - low) for v in values]
 
 
-def order_hosts(conf, states):
+def order_hosts(conf, states, spec=None):
     """Candidates best first (ties broken by name, so results are stable)."""
     if not states:
         return []
@@ -27,7 +33,7 @@ def order_hosts(conf, states):
         m = multiplier(conf)
         if not m:
             continue
-        for i, v in enumerate(_normalise([score(s) for s in states])):
+        for i, v in enumerate(_normalise([score(s, spec or {}) for s in states])):
             totals[i] += m * v
     ranked = sorted(zip(totals, states), key=lambda ts: (-ts[0], ts[1].host, ts[1].node))
     return [state for _total, state in ranked]
