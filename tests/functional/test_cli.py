@@ -229,3 +229,58 @@ def test_errors_are_one_line(env):
     assert "No such command" in err
     _, err = vmctl(env, "--os-cloud", "missing", "server", "list", expect=1)
     assert err.startswith("vmctl: error: cloud 'missing' is not in ")
+
+
+# --- password auth through the embedded identity service --------------------------------
+
+def _has_identity():
+    import inspect
+
+    from tests.fixtures.cloud import LocalCloud
+
+    return "auth" in inspect.signature(LocalCloud).parameters
+
+
+@pytest.fixture(scope="module")
+def identity_cloud(cloud_factory):
+    if not _has_identity():
+        pytest.skip("LocalCloud has no auth='vmctl' (embedded identity) yet")
+    return cloud_factory("cli-identity", computes=1, auth="vmctl")
+
+
+def _password_env(cloud, folder, user, password, project, auth_url):
+    path = folder / ("clouds-%s.yaml" % user)
+    path.write_text("clouds:\n  lab:\n    auth_type: password\n    region_name: RegionOne\n"
+                    "    auth:\n      auth_url: %s\n      username: %s\n"
+                    "      password: %s\n      project_name: %s\n"
+                    "      user_domain_name: Default\n      project_domain_name: Default\n"
+                    % (auth_url, user, password, project))
+    environ = {k: v for k, v in os.environ.items()
+               if not k.startswith(("OS_", "VMCTL_"))}
+    environ.update({"OS_CLOUD": "lab", "OS_CLIENT_CONFIG_FILE": str(path),
+                    "HOME": str(folder)})
+    return environ
+
+
+def test_password_auth_with_the_embedded_identity(identity_cloud, tmp_path):
+    base = "http://127.0.0.1:%d/identity" % identity_cloud.api_port
+    admin = _password_env(identity_cloud, tmp_path, "admin", identity_cloud.admin_password,
+                          "admin", base)  # without /v3: the CLI adds it
+    created = boot(admin, "cli-pw")
+    assert created["status"] == "ACTIVE"
+    out, err = vmctl(admin, "--debug", "server", "list", "-f", "value", "-c", "Name")
+    assert out == "cli-pw\n"
+    assert identity_cloud.admin_password not in err and "X-Subject-Token" not in err
+    assert '"X-Auth-Token": "***"' in err and "POST %s/v3/auth/tokens" % base in err
+    alice = identity_cloud.add_user("cli-alice", "cli-proj", roles=["member"])
+    member = _password_env(identity_cloud, tmp_path, "cli-alice", alice["password"],
+                           "cli-proj", base + "/v3")
+    assert "m1.tiny" in vmctl(member, "flavor", "list", "-f", "value", "-c", "Name")[0]
+    # Admin-only: one line, the API's refusal.
+    _, err = vmctl(member, "host", "list", expect=1)
+    assert err.startswith("vmctl: error: ") and "(HTTP 403)" in err and err.count("\n") == 1
+    wrong = _password_env(identity_cloud, tmp_path, "cli-alice", "not-the-password",
+                          "cli-proj", base)
+    _, err = vmctl(wrong, "server", "list", expect=1)
+    assert err.startswith("vmctl: error: ") and "(HTTP 401)" in err and err.count("\n") == 1
+    identity_cloud.delete_all_servers()
