@@ -1,5 +1,6 @@
 """/servers/{server_id}/os-instance-actions: what happened to a server."""
 
+from vmctl.api import errors
 from vmctl.api import microversion as mv
 from vmctl.api.views import instance_actions as views
 from vmctl.db import actions as db_actions
@@ -13,7 +14,40 @@ def index(api, server_id):
         row = db_instances.get(session, server_id, project_id=api.project_scope(),
                                read_deleted=True)
         actions = db_actions.list_for_instance(session, row.uuid)
+    paging = api.version.matches(mv.ACTION_PAGING)
+    if not paging:
         return {"instanceActions": [views.action(a) for a in actions]}
+    page, limit = _page(api, actions)
+    body = {"instanceActions": [views.action(a, with_updated=True) for a in page]}
+    if page and len(page) == limit:
+        body["links"] = api.next_link("servers/%s/os-instance-actions" % row.uuid,
+                                      page[-1].request_id)
+    return body
+
+
+def _page(api, actions):
+    """Newest first, filtered by changes-since (2.58) / changes-before
+    (2.66) on the last update, after ``marker`` (a request id), ``limit``
+    long. A server has few actions: they are paged in memory."""
+    since = api.timestamp_param("changes-since")
+    before = (api.timestamp_param("changes-before")
+              if api.version.matches(mv.CHANGES_BEFORE) else None)
+    if since is not None and before is not None and before < since:
+        raise errors.BadRequest("The value of changes-since must be less than or "
+                                "equal to changes-before.")
+    marker = api.param("marker")
+    if marker is not None:
+        ids = [a.request_id for a in actions]
+        if marker not in ids:
+            raise errors.BadRequest("Marker %s could not be found." % marker)
+        actions = actions[ids.index(marker) + 1:]
+    kept = [a for a in actions if _within(a.updated_at or a.start_time, since, before)]
+    limit = api.limit()
+    return kept[:limit], limit
+
+
+def _within(stamp, since, before):
+    return (since is None or stamp >= since) and (before is None or stamp <= before)
 
 
 def show(api, server_id, request_id):
@@ -25,7 +59,7 @@ def show(api, server_id, request_id):
         row = db_instances.get(session, server_id, project_id=api.project_scope(),
                                read_deleted=True)
         action_row = db_actions.get(session, row.uuid, request_id)
-        body = views.action(action_row)
+        body = views.action(action_row, with_updated=api.version.matches(mv.ACTION_PAGING))
         if show_events:
             body["events"] = [
                 views.event(api, e, row.project_id, show_details)

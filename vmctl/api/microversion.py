@@ -50,6 +50,8 @@ UUID_IDS = "2.53"  # os-services and os-hypervisors: "id" is the uuid;
 #              forced_down) replace the host/binary actions.
 FLAVOR_DESCRIPTION = "2.55"  # flavors: "description" shown and accepted.
 MIGRATE_HOST = "2.56"  # migrate: optional "host" (still checked by the scheduler).
+ACTION_PAGING = "2.58"  # os-instance-actions: limit, marker (a request id),
+#              changes-since; actions show "updated_at"; instanceActions_links.
 MIGRATION_UUID_PAGING = "2.59"  # migrations: "uuid"; os-migrations paging
 #              (limit, marker) and changes-since.
 FLAVOR_EXTRA_SPECS = "2.61"  # flavor show/detail: "extra_specs" embedded.
@@ -59,6 +61,8 @@ TRUSTED_CERTS = "2.63"  # server show/detail: "trusted_image_certificates"
 #              (always null: vmctl verifies no image certificates).
 GROUP_POLICY_RULES = "2.64"  # server groups: "policy" and "rules" replace
 #              "policies"; "metadata" is gone.
+CHANGES_BEFORE = "2.66"  # os-instance-actions and os-migrations:
+#              changes-before.
 EVACUATE_NO_FORCE = "2.68"  # evacuate and os-migrateLive: "force" is refused
 #              again.
 SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
@@ -97,11 +101,13 @@ VERSIONS = [
     UUID_IDS,
     FLAVOR_DESCRIPTION,
     MIGRATE_HOST,
+    ACTION_PAGING,
     MIGRATION_UUID_PAGING,
     FLAVOR_EXTRA_SPECS,
     EVENT_HOST,
     TRUSTED_CERTS,
     GROUP_POLICY_RULES,
+    CHANGES_BEFORE,
     EVACUATE_NO_FORCE,
     SERVER_LOCKED_REASON,
     FLAVOR_SWAP_INT,

@@ -80,12 +80,14 @@ def in_progress_for_instance(session, instance_uuid, migration_type=None):
 
 def list_filtered(session, instance_uuid=None, status=None, migration_type=None,
                   host=None, source_compute=None, changes_since=None,
-                  limit=None, marker=None):
+                  limit=None, marker=None, changes_before=None, user_id=None,
+                  project_id=None):
     """Newest first; ``marker`` is a migration uuid."""
     query = sa.select(MIGRATION)
     for column, value in (("instance_uuid", instance_uuid), ("status", status),
                           ("migration_type", migration_type),
-                          ("source_compute", source_compute)):
+                          ("source_compute", source_compute), ("user_id", user_id),
+                          ("project_id", project_id)):
         if value:
             query = query.where(getattr(MIGRATION, column) == value)
     if host:
@@ -94,6 +96,9 @@ def list_filtered(session, instance_uuid=None, status=None, migration_type=None,
     if changes_since is not None:
         query = query.where(sa.func.coalesce(MIGRATION.updated_at,
                                              MIGRATION.created_at) >= changes_since)
+    if changes_before is not None:
+        query = query.where(sa.func.coalesce(MIGRATION.updated_at,
+                                             MIGRATION.created_at) <= changes_before)
     if marker:
         mrow = find(session, marker)
         if mrow is None:

@@ -5,8 +5,9 @@ from vmctl.api.views import iso_us
 from vmctl.api.views import servers as server_views
 
 
-def action(row):
-    return {
+def action(row, with_updated=False):
+    """One action; ``with_updated`` (2.58) adds when it last changed."""
+    body = {
         "action": row.action,
         "instance_uuid": row.instance_uuid,
         "request_id": row.request_id,
@@ -15,6 +16,9 @@ def action(row):
         "start_time": iso_us(row.start_time),
         "message": row.message,
     }
+    if with_updated:
+        body["updated_at"] = iso_us(row.updated_at or row.start_time)
+    return body
 
 
 def event(api, row, project_id, show_details):
