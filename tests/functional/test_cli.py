@@ -93,6 +93,11 @@ def test_server_lifecycle(env):
     assert [s["ID"] for s in listed if s["Name"] == "cli-life"] == [created["id"]]
     out, _ = vmctl(env, "server", "show", "cli-life", "-f", "value", "-c", "status")
     assert out == "ACTIVE\n"
+    # --json is -f json, after the command or before the group
+    assert json.loads(vmctl(env, "server", "show", "cli-life", "--json")[0])["id"] == \
+        created["id"]
+    assert "m1.tiny" in [f["Name"] for f in json.loads(vmctl(env, "--json", "flavor",
+                                                             "list")[0])]
     _, err = vmctl(env, "server", "stop", "cli-life", "--wait")
     assert "server cli-life: SHUTOFF" in err.splitlines()[-1]
     vmctl(env, "server", "start", created["id"], "--wait")
@@ -276,6 +281,7 @@ def test_password_auth_with_the_embedded_identity(identity_cloud, tmp_path):
     member = _password_env(identity_cloud, tmp_path, "cli-alice", alice["password"],
                            "cli-proj", base + "/v3")
     assert "m1.tiny" in vmctl(member, "flavor", "list", "-f", "value", "-c", "Name")[0]
+    assert vmctl_json(member, "image", "list") == []  # the catalog's image endpoint
     # Admin-only: one line, the API's refusal.
     _, err = vmctl(member, "host", "list", expect=1)
     assert err.startswith("vmctl: error: ") and "(HTTP 403)" in err and err.count("\n") == 1
