@@ -199,6 +199,29 @@ def test_host_list_disable_enable(env):
     assert row["Status"] == "enabled"
 
 
+def test_force_down_and_evacuate(env, cli_cloud):
+    server = boot(env, "cli-evacuate")
+    source = server["OS-EXT-SRV-ATTR:host"]
+    cli_cloud.stop_compute(source)
+    try:
+        vmctl(env, "host", "force-down", source)
+        [row] = [h for h in vmctl_json(env, "host", "list") if h["Host"] == source]
+        assert (row["Forced Down"], row["State"]) == (True, "down")
+        out, err = vmctl(env, "server", "evacuate", "cli-evacuate", "--wait")
+        assert "server cli-evacuate: REBUILD (rebuilding)" in err
+        assert out.startswith("evacuated cli-evacuate: ACTIVE on ")
+        assert out.split()[-1] != source
+    finally:
+        vmctl(env, "host", "force-down", source, "--unset")
+        cli_cloud.start_compute(source)
+    # The returning host removes its stale copy and completes the evacuation.
+    deadline = time.monotonic() + 60
+    while vmctl_json(env, "migration", "list", "--server", "cli-evacuate", "--type",
+                     "evacuation")[0]["Status"] != "completed":
+        assert time.monotonic() < deadline, "the evacuation never completed"
+        time.sleep(0.5)
+
+
 def test_image_upload_with_progress(env, tmp_path):
     path = tmp_path / "disk.raw"
     path.write_bytes(os.urandom(3 * 1024 * 1024 + 17))
