@@ -10,10 +10,6 @@ from vmctl.db import identity as db_identity
 from vmctl.identity import passwords
 
 ROLES = ("admin", "member", "reader")
-# A role implies the ones after it (Keystone's implied roles, flattened):
-# whoever is given admin is also given member and reader.
-IMPLIED = {"admin": ("admin", "member", "reader"), "member": ("member", "reader"),
-           "reader": ("reader",)}
 
 
 def ensure_roles(session):
@@ -57,13 +53,13 @@ def ensure_user(session, name, password, default_project_id=None,
 
 
 def grant(session, user, project, role_name):
-    """Give ``role_name`` (and the roles it implies) to user on project."""
-    roles = ensure_roles(session)
-    for name in IMPLIED.get(role_name, (role_name,)):
-        role = roles.get(name) or db_identity.find_role(session, name)
-        if role is None:
-            role = db_identity.create_role(session, {"name": name})
-        db_identity.add_assignment(session, user.id, project.id, role.id)
+    """Give ``role_name`` to user on project (admin implies member and
+    reader, member implies reader: see vmctl.identity.core.IMPLIED_ROLES)."""
+    ensure_roles(session)
+    role = db_identity.find_role(session, role_name)
+    if role is None:
+        role = db_identity.create_role(session, {"name": role_name})
+    db_identity.add_assignment(session, user.id, project.id, role.id)
 
 
 def bootstrap(db, username, password, project_name, rounds=passwords.ROUNDS):
@@ -76,4 +72,4 @@ def bootstrap(db, username, password, project_name, rounds=passwords.ROUNDS):
         return ["roles: %s" % ", ".join(ROLES),
                 "project %s: %s" % (project.name, project.id),
                 "user %s: %s%s" % (user.name, user.id, " (%s)" % changed if changed else ""),
-                "role admin (+ member, reader) of %s on %s" % (user.name, project.name)]
+                "role admin (implies member, reader) of %s on %s" % (user.name, project.name)]

@@ -18,6 +18,9 @@ from vmctl.identity import tokens
 LOG = logging.getLogger(__name__)
 
 DEFAULT_DOMAIN_NAME = "Default"
+# Implied roles (as Keystone's defaults): whoever holds admin on a project
+# also acts as member and reader there, a member also as reader.
+IMPLIED_ROLES = {"admin": ("member", "reader"), "member": ("reader",)}
 AUTH_FAILED = "The request you have made requires authentication."
 
 
@@ -113,7 +116,7 @@ def authenticate(db, provider, auth):
         project = _scope_project(session, auth.get("scope"), user)
         if not project.enabled:
             raise exception.Unauthorized("Project %s is disabled." % project.id)
-        roles = db_identity.roles_of(session, user.id, project.id)
+        roles = effective_roles(session, user.id, project.id)
         if not roles:
             raise exception.Unauthorized(
                 "User %s has no role on project %s." % (user.id, project.id))
@@ -164,10 +167,23 @@ def check(session, data):
             raise exception.InvalidToken() from None
         if not project.enabled:
             raise exception.InvalidToken()
-        roles = db_identity.roles_of(session, user.id, project.id)
+        roles = effective_roles(session, user.id, project.id)
         if not roles:
             raise exception.InvalidToken()
     return Validated(data, user, project, roles)
+
+
+def effective_roles(session, user_id, project_id):
+    """The role rows the user holds on the project, with the roles they
+    imply, by name."""
+    held = {r.name: r for r in db_identity.roles_of(session, user_id, project_id)}
+    for name in list(held):
+        for implied in IMPLIED_ROLES.get(name, ()):
+            if implied not in held:
+                row = db_identity.find_role(session, implied)
+                if row is not None:
+                    held[implied] = row
+    return [held[name] for name in sorted(held)]
 
 
 def revoke(db, validated):

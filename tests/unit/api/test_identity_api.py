@@ -169,7 +169,7 @@ def test_admin_apis_and_member_refused(env):
     assert [(a["role"]["name"], a["scope"]["project"]["name"])
             for a in body["role_assignments"]] == [("member", "p1")]
     alice, tok = env.token("alice", "alice-pw", "p1")
-    assert [r["name"] for r in tok["roles"]] == ["member"]
+    assert [r["name"] for r in tok["roles"]] == ["member", "reader"]  # implied
     for method, path in (("GET", "/users"), ("GET", "/projects"), ("GET", "/roles"),
                          ("GET", "/role_assignments"), ("DELETE", "/users/" + user_id)):
         resp, body = env.call(method, V3 + path, token=alice)
