@@ -367,9 +367,17 @@ def test_progress_figures():
                            "memory_remaining_bytes": 256 << 20,
                            "disk_total_bytes": 0})
     figures.take_decision(live.parse_decision(DECISION))
-    assert (figures.processed, figures.total) == (256 << 20, 512 << 20)
-    assert figures.detail() == ("running, 256.0 MiB of 512.0 MiB, remaining 256.0 MiB, "
+    assert (figures.processed, figures.total, figures.done()) == (256 << 20, 512 << 20,
+                                                                  256 << 20)
+    assert figures.detail() == ("running, sent 256.0 MiB, remaining 256.0 MiB of 512.0 MiB, "
                                 "dirty 50.0 MiB/s, downtime 440 ms")
+    # Later passes send dirtied memory again: sent grows past the total,
+    # the share done is what the current pass has left.
+    figures.take_progress({"memory_processed_bytes": 2048 << 20,
+                           "memory_total_bytes": 512 << 20,
+                           "memory_remaining_bytes": 128 << 20})
+    assert figures.done() == 384 << 20
+    assert figures.detail().startswith("running, sent 2.0 GiB, remaining 128.0 MiB of ")
 
 
 # --- hosts and waiting -------------------------------------------------------------------------

@@ -110,12 +110,20 @@ class Figures:
         if isinstance(rate, (int, float)):
             self.dirty_rate = rate
 
+    def done(self):
+        """Bytes of the total already there: what the current pass has left
+        is all that counts (``processed`` grows past the total as dirtied
+        memory is sent again)."""
+        if not self.total:
+            return 0
+        return max(0, self.total - (self.remaining or 0))
+
     def detail(self):
         parts = [self.status]
         if self.total:
-            parts.append("%s of %s" % (cli_progress.size(self.processed),
-                                       cli_progress.size(self.total)))
-            parts.append("remaining %s" % cli_progress.size(self.remaining))
+            parts.append("sent %s" % cli_progress.size(self.processed))
+            parts.append("remaining %s of %s" % (cli_progress.size(self.remaining),
+                                                 cli_progress.size(self.total)))
         parts.append("dirty %s" % cli_progress.rate(self.dirty_rate))
         parts.append("downtime %s" % ("%d ms" % self.downtime_ms
                                        if self.downtime_ms is not None else "-"))
@@ -160,7 +168,7 @@ class LiveWatch:
     def poll(self):
         self._poll_migration()
         self._poll_events()
-        self.bar.update(self.figures.processed, self.figures.total, self.figures.detail())
+        self.bar.update(self.figures.done(), self.figures.total, self.figures.detail())
 
     def _poll_migration(self):
         found = [m for m in self.app.get(
@@ -180,8 +188,10 @@ class LiveWatch:
         if migration["status"] in RUNNING:
             self._poll_progress(migration)
         elif migration["status"] == "completed" and self.figures.total:
-            self.figures.processed = self.figures.total
+            # The last saved progress may be older than the end: all of it
+            # went across at least once.
             self.figures.remaining = 0
+            self.figures.processed = max(self.figures.processed, self.figures.total)
 
     def _poll_progress(self, migration):
         try:

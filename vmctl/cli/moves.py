@@ -50,7 +50,12 @@ def live_migrate(app, server, host, block, wait, timeout):
         return
     with cli_progress.Progress("live-migrate %s" % found["name"]) as bar:
         watch = live.LiveWatch(app, found, resp.request_id, after, bar)
-        migration = watch.run(timeout)
+        try:
+            migration = watch.run(timeout)
+        except KeyboardInterrupt:
+            bar.note("stopped watching; the migration goes on (vmctl migration list "
+                     "--server %s; vmctl migration abort %s ID)" % (found["id"], found["id"]))
+            raise
     _live_outcome(app, found, watch, migration, time.monotonic() - started, timeout)
 
 
