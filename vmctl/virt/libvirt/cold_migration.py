@@ -98,7 +98,8 @@ class ColdMigrationMixin:
     _offers = None
 
     # --- the transfer endpoint ------------------------------------------------------
-    def _transfer_endpoint(self):
+    def _serve(self, migration_uuid, token, files):
+        """Offer ``files`` for a migration; the endpoint (started if needed)."""
         with self._endpoint_lock:
             if self._offers is None:
                 self._offers = transfer.Offers()
@@ -107,6 +108,7 @@ class ColdMigrationMixin:
                 self._endpoint = transfer.TransferServer(
                     group.listen_address, group.listen_port, self._offers,
                     common_name=self._nodename or "vmctl").start()
+            self._offers.add(migration_uuid, token, files)
             return self._endpoint
 
     def _advertised_address(self):
@@ -115,8 +117,14 @@ class ColdMigrationMixin:
                 or libvirt_driver.first_non_loopback_ipv4())
 
     def _stop_offering(self, migration_uuid):
-        if self._offers is not None:
-            self._offers.remove(migration_uuid)
+        """Withdraw an offer; the endpoint stops when nothing is offered."""
+        with self._endpoint_lock:
+            if self._offers is not None:
+                self._offers.remove(migration_uuid)
+            if self._endpoint is not None and not self._offers:
+                self._endpoint.stop()
+                self._endpoint = None
+                LOG.info("Disk transfer endpoint stopped: nothing is offered")
 
     def _storage_id(self):
         return live_migration.storage_id(self.conf.libvirt.instances_path)
@@ -191,11 +199,10 @@ class ColdMigrationMixin:
         migration_uuid = record["migration_uuid"]
         url = fingerprint = token = None
         if not shared:
-            endpoint = self._transfer_endpoint()
             folder = self._kept_dir(instance_uuid)
-            self._offers.add(migration_uuid, record["token"],
-                             {f["name"]: os.path.join(folder, f["name"])
-                              for f in record["files"]})
+            endpoint = self._serve(migration_uuid, record["token"],
+                                   {f["name"]: os.path.join(folder, f["name"])
+                                    for f in record["files"]})
             url = transfer_url(self._advertised_address(), endpoint.port, migration_uuid)
             fingerprint, token = endpoint.fingerprint, record["token"]
         manifest = disk_transfer.manifest(migration_uuid, self._nodename, record["files"],

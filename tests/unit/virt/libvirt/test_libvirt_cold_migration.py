@@ -340,8 +340,9 @@ def test_resize_moves_grows_and_reverts_exactly(pair):
         ["disk", "images.json"]
     assert pair.src.drv.held_migrations() == {}
     assert pair.src.drv.finish_revert_migration(inst, migration) == states.RUNNING
-    # The token died with the revert.
-    with pytest.raises(disk_transfer.TransferError):
+    # The offer died with the revert, and with nothing offered the endpoint stopped.
+    assert pair.src.drv._endpoint is None
+    with pytest.raises(disk_transfer.BrokenStream):
         b"".join(transfer.HttpSource(manifest).read("disk", 0, manifest["token"]))
 
 
@@ -352,12 +353,21 @@ def test_confirm_drops_the_kept_copy(pair):
     pair.src.drv.power_off(inst)
     migration, manifest = _move(pair, inst, _flavor())
     assert pair.dst.drv.finish_migration(inst, migration, manifest, False) == states.SHUTDOWN
+    other = _instance(_flavor())
+    pair.src.drv.spawn(other)
+    other_migration, other_manifest = _move(pair, other, _flavor())
     pair.src.drv.confirm_migration(inst, migration)
     pair.src.drv.confirm_migration(inst, migration)
-    assert os.listdir(pair.src.instances) == [".vmctl-storage-id"]
-    assert pair.src.drv.held_migrations() == {}
+    assert sorted(os.listdir(pair.src.instances)) == [".vmctl-storage-id",
+                                                      other.uuid + "_resize"]
+    assert pair.src.drv.held_migrations() == {other.uuid: other_migration.uuid}
+    # Its offer is gone; the other migration's is still served.
     with pytest.raises(disk_transfer.TransferError, match="no longer offers"):
         b"".join(transfer.HttpSource(manifest).read("disk", 0, manifest["token"]))
+    assert b"".join(transfer.HttpSource(other_manifest).read(
+        "disk", 0, other_manifest["token"]))
+    pair.src.drv.confirm_migration(other, other_migration)
+    assert pair.src.drv._endpoint is None and pair.src.drv.held_migrations() == {}
 
 
 @needs_qemu_img
