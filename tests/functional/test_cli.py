@@ -129,6 +129,23 @@ def test_live_migrate_wait_shows_progress_decisions_and_summary(env):
     assert "allowed downtime" in out
 
 
+def test_live_migrate_wait_shows_an_escalation_as_it_happens(env):
+    vmctl(env, "flavor", "create", "cli-postcopy", "--ram", "512", "--disk", "1",
+          "--property", "migration:policy=adaptive",
+          "--property", "migration:permit_post_copy=true")
+    vmctl(env, "server", "create", "cli-hot", "--flavor", "cli-postcopy", "--image",
+          "cirros", "--property", "fake_dirty_rate_mib=200", "--wait")
+    out, err = vmctl(env, "server", "live-migrate", "cli-hot", "--wait")
+    lines = err.splitlines()
+    decisions = [line for line in lines if line.startswith("decision: ")]
+    assert any(d.startswith("decision: start_postcopy(): not converging") for d in decisions), \
+        err
+    # shown as it happened: the watch went on after it, to the end
+    after = lines[lines.index(decisions[-1]):]
+    assert any(line.startswith("migration ") and ": completed (" in line for line in after), err
+    assert out.rstrip().endswith(", switched to post-copy"), out
+
+
 def test_failed_live_migration_is_one_line_and_exit_1(env):
     boot(env, "cli-live-fail")
     # No shared storage between the fake hosts: the pre-checks refuse.

@@ -355,7 +355,7 @@ def test_decision_details_are_parsed():
     assert live.parse_decision("destination compute2") is None
     assert live.describe_decision(DECISION, decision) == (
         "set_downtime(downtime_ms=440): predicted 400 ms fits (predicted downtime 400.0 ms, "
-        "dirty 50.0 MiB/s, bandwidth 100.0 MiB/s, pass 3, evidence a, b)")
+        "dirty 50.0 MiB/s, bandwidth 100.0 MiB/s, pass 3)")
 
 
 def test_progress_figures():
@@ -378,6 +378,9 @@ def test_progress_figures():
                            "memory_remaining_bytes": 128 << 20})
     assert figures.done() == 384 << 20
     assert figures.detail().startswith("running, sent 2.0 GiB, remaining 128.0 MiB of ")
+    assert figures.switch is None
+    figures.take_decision(live.parse_decision("start_postcopy(): stuck [iteration=4]"))
+    assert figures.switch == "switched to post-copy" and figures.downtime_ms == 440
 
 
 # --- hosts and waiting -------------------------------------------------------------------------

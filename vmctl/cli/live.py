@@ -62,13 +62,15 @@ def parse_decision(details):
             "figures": _pairs(figures.group("figures")) if figures else {}}
 
 
+# decisions that end a migration other than by converging -> how to say so
+SWITCHES = {"start_postcopy": "switched to post-copy",
+            "force_complete": "guest paused to complete"}
 # figure -> (label, how it reads), for the figures a decision line shows.
 SHOWN_FIGURES = (
     ("predicted_downtime_ms", "predicted downtime", lambda v: "%s ms" % v),
     ("dirty_rate_bps", "dirty", cli_progress.rate),
     ("bandwidth_bps", "bandwidth", cli_progress.rate),
     ("iteration", "pass", str),
-    ("evidence", "evidence", str),
     ("elapsed_s", "after", lambda v: "%s s" % v),
 )
 
@@ -92,6 +94,7 @@ class Figures:
     dirty_rate: float | None = None
     downtime_ms: int | None = None
     status: str = "accepted"
+    switch: str | None = None  # how it ended other than by converging
 
     def take_progress(self, migration):
         mem = [migration.get("memory_%s_bytes" % k) for k in ("processed", "total",
@@ -106,6 +109,8 @@ class Figures:
     def take_decision(self, decision):
         if decision["kind"] == "set_downtime" and "downtime_ms" in decision["args"]:
             self.downtime_ms = decision["args"]["downtime_ms"]
+        if decision["kind"] in SWITCHES:
+            self.switch = SWITCHES[decision["kind"]]
         rate = decision["figures"].get("dirty_rate_bps")
         if isinstance(rate, (int, float)):
             self.dirty_rate = rate

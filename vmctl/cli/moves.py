@@ -67,11 +67,17 @@ def _live_outcome(app, server, watch, migration, elapsed, timeout):
     moved = waiters.wait_for_status(app, server["id"], (server["status"],), timeout,
                                     request_id=watch.request_id, name=server["name"],
                                     echo=lambda line: None)
-    downtime = watch.figures.downtime_ms
     click.echo("live-migrated %s: %s -> %s in %.1f s%s" % (
         server["name"], migration.get("source_compute") or server.get(HOST_KEY),
-        moved.get(HOST_KEY), elapsed,
-        ", allowed downtime %d ms" % downtime if downtime is not None else ""))
+        moved.get(HOST_KEY), elapsed, _how(watch.figures)))
+
+
+def _how(figures):
+    if figures.switch:
+        return ", " + figures.switch
+    if figures.downtime_ms is not None:
+        return ", allowed downtime %d ms" % figures.downtime_ms
+    return ""
 
 
 def _cold_move(app, server, key, value, expected, wait, timeout, verb):
