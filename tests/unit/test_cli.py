@@ -1,5 +1,5 @@
 """The vmctl CLI's pure logic: configuration, auth requests, output, parsing
-of live-migration decisions, error lines. (tests/functional/test_cli.py runs
+of live-migration decisions, error lines. (tests/functional/test_vmctl_cli.py runs
 the real program against a real cloud.)"""
 
 import email.message
