@@ -27,6 +27,8 @@ SERVER_GROUP_USER_PROJECT = "2.13"  # server groups: "project_id", "user_id".
 EVACUATE_NO_SHARED_STORAGE = "2.14"  # evacuate: onSharedStorage is gone (the
 #              storage is detected) and the reply has no adminPass body.
 SOFT_AFFINITY = "2.15"  # server groups: soft-affinity, soft-anti-affinity.
+HOST_STATUS = "2.16"  # server show/detail (admin): "host_status" (UP, DOWN,
+#              MAINTENANCE, or "" without a host).
 SERVER_DESCRIPTION = "2.19"  # server show/detail: "description".
 MIGRATION_FORCE_COMPLETE = "2.22"  # POST /servers/{id}/migrations/{id}/action
 #              force_complete.
@@ -65,6 +67,8 @@ CHANGES_BEFORE = "2.66"  # os-instance-actions and os-migrations:
 #              changes-before.
 EVACUATE_NO_FORCE = "2.68"  # evacuate and os-migrateLive: "force" is refused
 #              again.
+SERVER_GROUPS_SHOWN = "2.71"  # server show: "server_groups" (the group's id,
+#              or an empty list).
 SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
 MIGRATION_USER_PROJECT = "2.80"  # migrations: "user_id", "project_id" (and
 #              os-migrations filters of those names).
@@ -77,7 +81,8 @@ SERVER_HOSTNAME = "2.90"  # servers: "hostname" accepted on create;
 PINNED_AZ = "2.96"  # server show/detail: "pinned_availability_zone" (the
 #              zone asked for at create, else null).
 IMAGE_PROPERTIES = "2.98"  # server show/detail: image "properties" embedded.
-SCHEDULER_HINTS = "2.100"  # server show/detail: "scheduler_hints".
+SCHEDULER_HINTS = "2.100"  # server show/detail: "scheduler_hints" (each
+#              hint's values as a list, as given at create).
 
 VERSIONS = [
     V2_1,
@@ -87,6 +92,7 @@ VERSIONS = [
     SERVER_GROUP_USER_PROJECT,
     EVACUATE_NO_SHARED_STORAGE,
     SOFT_AFFINITY,
+    HOST_STATUS,
     SERVER_DESCRIPTION,
     MIGRATION_FORCE_COMPLETE,
     SERVER_MIGRATIONS,
@@ -109,6 +115,7 @@ VERSIONS = [
     GROUP_POLICY_RULES,
     CHANGES_BEFORE,
     EVACUATE_NO_FORCE,
+    SERVER_GROUPS_SHOWN,
     SERVER_LOCKED_REASON,
     FLAVOR_SWAP_INT,
     MIGRATION_USER_PROJECT,

@@ -22,6 +22,7 @@ from vmctl.db import flavors as db_flavors
 from vmctl.db import instances as db_instances
 from vmctl.db import models
 from vmctl.db import server_groups as db_groups
+from vmctl.db import services as db_services
 from vmctl.policies import servers as policies
 
 LOG = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def show(api, server_id):
     with api.db.reader() as session:
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         fault = db_instances.latest_faults(session, [row.uuid]).get(row.uuid)
-        lookups = _lookups(api, session, [row])
+        lookups = _lookups(api, session, [row], single=True)
     return {"server": _detail_view(api, lookups)(row, fault)}
 
 
@@ -62,16 +63,29 @@ def _detail_view(api, lookups):
                             lookups=lookups)
 
 
-def _lookups(api, session, rows):
-    """Zones, group memberships and image properties the rows' views need
-    (a query each whatever the number of rows, and only at the
+def _lookups(api, session, rows, single=False):
+    """Zones, group memberships, image properties and host states the rows'
+    views need (a query each whatever the number of rows, and only at the
     microversions that show them)."""
+    version = api.version
     groups = (db_groups.groups_of(session, [r.uuid for r in rows])
-              if api.version.matches(mv.SCHEDULER_HINTS) else {})
+              if version.matches(mv.SERVER_GROUPS_SHOWN) else {})
     images = (_image_properties(session, {r.image_ref for r in rows})
-              if api.version.matches(mv.IMAGE_PROPERTIES) else {})
+              if version.matches(mv.IMAGE_PROPERTIES) else {})
+    host_status = (_host_status(api, session)
+                   if version.matches(mv.HOST_STATUS) else {})
     return views.Lookups(zones=availability_zones.compute_zones(session, api.conf),
-                         groups=groups, images=images)
+                         groups=groups, images=images, host_status=host_status,
+                         single=single)
+
+
+def _host_status(api, session):
+    down_time = api.conf.service_down_time
+    status = {}
+    for row in db_services.compute_services_by_host(session).values():
+        up = db_services.is_up(row, down_time)
+        status[row.host] = "MAINTENANCE" if row.disabled else ("UP" if up else "DOWN")
+    return status
 
 
 def _image_properties(session, image_ids):
@@ -143,6 +157,7 @@ def create(api):
     with api.db.transaction() as session:
         flavor = _flavor(session, server["flavorRef"])
         _check_zone(api, session, server.get("availability_zone"))
+        _check_block_devices(server)
         group = _hinted_group(api, session, hints)
         uuids = [_create_one(api, session, server, flavor, reservation_id,
                              index, max_count) for index in range(max_count)]
@@ -180,6 +195,15 @@ def _check_zone(api, session, zone):
     """400 for a zone with no enabled compute host (as Nova)."""
     if zone and zone not in availability_zones.available_zones(session, api.conf):
         raise errors.BadRequest("The requested availability zone is not available")
+
+
+def _check_block_devices(server):
+    """The one block device accepted is the image itself, on local disk."""
+    for device in server.get("block_device_mapping_v2") or ():
+        if device.get("uuid") not in (None, _ref_id(server["imageRef"])):
+            raise errors.BadRequest("Invalid input for field/attribute "
+                                    "block_device_mapping_v2: only the image given "
+                                    "as imageRef can be a boot device.")
 
 
 def _hinted_group(api, session, hints):

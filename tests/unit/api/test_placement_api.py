@@ -91,7 +91,11 @@ def test_boot_with_group_hint_joins_the_group(cloud):
     assert len(group["server_group"]["members"]) == 2
     assert out["server"]["id"] in group["server_group"]["members"]
     _, server = call("GET", "/v2.1/servers/" + out["server"]["id"], version="2.100")
-    assert server["server"]["scheduler_hints"] == {"group": gid}
+    assert server["server"]["scheduler_hints"] == {"group": [gid]}
+    assert server["server"]["server_groups"] == [gid]
+    _, listed = call("GET", "/v2.1/servers/detail", version="2.100")
+    assert "server_groups" not in listed["servers"][0]   # shown by show only
+    assert listed["servers"][0]["scheduler_hints"] == {"group": [gid]}
     # A deleted member is no member.
     with db.transaction() as session:
         db_instances.soft_delete(session, out["server"]["id"])
@@ -202,3 +206,25 @@ def test_server_shape_from_2_63_to_2_100(cloud):
     assert plain["OS-EXT-AZ:availability_zone"] == "nova"   # the host's zone
     assert "scheduler_hints" not in plain
     assert show(plain_id, "2.89").get("OS-EXT-SRV-ATTR:hostname") is None
+    assert show(plain_id, "2.71")["server_groups"] == []
+    assert "server_groups" not in show(plain_id, "2.70")
+
+
+def test_host_status_from_2_16_for_admins(cloud):
+    call, _, db = cloud
+    server_id = _create(call)[1]["server"]["id"]
+
+    def status(version, token=ADMIN):
+        return call("GET", "/v2.1/servers/" + server_id, token=token,
+                    version=version)[1]["server"].get("host_status", "-")
+
+    assert status("2.16") == ""          # not placed yet
+    with db.transaction() as session:
+        db_instances.compare_and_swap(session, server_id, {"host": "cn1", "node": "cn1"})
+        db_services.heartbeat(session, "cn1", "vmctl-compute")
+    assert status("2.15") == "-"
+    assert status("2.16") == "UP"
+    assert status("2.16", token="bob:p1") == "-"
+    with db.transaction() as session:
+        db_services.list_all(session, host="cn1")[0].disabled = True
+    assert status("2.100") == "MAINTENANCE"

@@ -25,6 +25,18 @@ _server = {
         "networks": {"oneOf": [{"type": "string", "enum": ["auto", "none"]},
                                {"type": "array", "items": {"type": "object"}}]},
         "OS-DCF:diskConfig": {"type": "string", "enum": ["AUTO", "MANUAL"]},
+        # python-openstackclient sends the image as a local boot device too;
+        # only that is accepted (vmctl has no volumes): see servers.py.
+        "block_device_mapping_v2": {"type": "array", "maxItems": 1, "items": {
+            "type": "object",
+            "properties": {
+                "source_type": {"type": "string", "enum": ["image"]},
+                "destination_type": {"type": "string", "enum": ["local"]},
+                "boot_index": {"type": ["integer", "string", "null"]},
+                "uuid": {"type": "string", "minLength": 1, "maxLength": 255},
+                "delete_on_termination": parameter_types.boolean,
+            },
+        }},
     },
     "required": ["name", "flavorRef", "imageRef"],
     "additionalProperties": False,

@@ -36,12 +36,16 @@ def hostname(display_name):
 class Lookups:
     """What the rows of one response need from other tables, read once by
     the handler: {host: zone}, {instance uuid: server group uuid} and
-    {image id: properties}."""
+    {image id: properties}, {host: UP | DOWN | MAINTENANCE}."""
 
-    def __init__(self, zones=None, groups=None, images=None):
+    def __init__(self, zones=None, groups=None, images=None, host_status=None,
+                 single=False):
         self.zones = zones or {}
         self.groups = groups or {}
         self.images = images or {}
+        self.host_status = host_status or {}
+        # A show (not a list): "server_groups" (2.71) is shown there only.
+        self.single = single
 
 
 class DetailView:
@@ -69,8 +73,17 @@ class DetailView:
         self.row_fields = [
             (field, value) for field, value, since in (
                 ("pinned_availability_zone", lambda r: r.availability_zone, mv.PINNED_AZ),
-                ("scheduler_hints", self._scheduler_hints, mv.SCHEDULER_HINTS))
-            if self.version.matches(since)]
+                ("scheduler_hints", self._scheduler_hints, mv.SCHEDULER_HINTS),
+                ("server_groups", self._server_groups, mv.SERVER_GROUPS_SHOWN),
+                ("host_status", self._host_status, mv.HOST_STATUS))
+            if self.version.matches(since) and self._shown(field)]
+
+    def _shown(self, field):
+        if field == "server_groups":
+            return self.lookups.single
+        if field == "host_status":
+            return self.show_extended
+        return True
 
     def __call__(self, row, fault=None):
         api = self.api
@@ -124,7 +137,14 @@ class DetailView:
 
     def _scheduler_hints(self, row):
         group = self.lookups.groups.get(row.uuid)
-        return {"group": group} if group else {}
+        return {"group": [group]} if group else {}
+
+    def _server_groups(self, row):
+        group = self.lookups.groups.get(row.uuid)
+        return [group] if group else []
+
+    def _host_status(self, row):
+        return self.lookups.host_status.get(row.host, "UNKNOWN") if row.host else ""
 
     def _host_id(self, project_id, host):
         key = (project_id, host)
