@@ -37,6 +37,7 @@ VMCTL_RABBIT_PORT=${VMCTL_RABBIT_PORT:-5672}
 VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
 VMCTL_WAIT_SECONDS=${VMCTL_WAIT_SECONDS:-90}
 VMCTL_BOOT_SERVER=${VMCTL_BOOT_SERVER:-demo}      # empty: boot nothing
+VMCTL_AUTH=${VMCTL_AUTH:-vmctl}                   # vmctl (identity service) | noauth
 # libvirt only: the lab's namespaces are <prefix>-h1, <prefix>-h2 and its
 # addresses <net>.1, <net>.2 (distinct from the test lab's vmctl / 10.250.0).
 VMCTL_LAB_PREFIX=${VMCTL_LAB_PREFIX:-vmctl-ds}
@@ -57,6 +58,9 @@ LAB=$VMCTL_DATA/lab          # tools/kvm-lab/hosts.sh DATADIR (bind-mounted part
 GUEST=$VMCTL_DATA/guest      # guest/build.sh output
 HOSTS_DIR=$VMCTL_DATA/hosts  # per compute: instances/, _base/ (outside lab/hN/)
 API_URL=http://127.0.0.1:$VMCTL_API_PORT
+KEYS=$VMCTL_DATA/fernet-keys             # token keys of the identity service
+ADMIN_PASSWORD_FILE=$VMCTL_DATA/admin-password
+CLOUDS_YAML=$VMCTL_DATA/clouds.yaml
 STARTED=$SECONDS
 
 log() { printf '\n==> [%ss] %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
@@ -87,6 +91,8 @@ case $VMCTL_DB in sqlite|mysql|postgresql) ;; *)
     die "VMCTL_DB must be sqlite, mysql or postgresql (got '$VMCTL_DB')" ;; esac
 case $VMCTL_VIRT in fake|libvirt) ;; *)
     die "VMCTL_VIRT must be libvirt or fake (got '$VMCTL_VIRT')" ;; esac
+case $VMCTL_AUTH in vmctl|noauth) ;; *)
+    die "VMCTL_AUTH must be vmctl or noauth (got '$VMCTL_AUTH')" ;; esac
 [[ $VMCTL_COMPUTES =~ ^[1-9][0-9]*$ ]] || die "VMCTL_COMPUTES must be a positive integer"
 [[ $VMCTL_API_PORT =~ ^[0-9]+$ ]] || die "VMCTL_API_PORT must be a port number"
 [[ $VMCTL_DB_NAME =~ ^[A-Za-z0-9_]+$ ]] || die "VMCTL_DB_NAME: letters, digits, _ only"
@@ -229,7 +235,11 @@ graceful_shutdown_timeout = 10
 [api]
 listen = 127.0.0.1
 port = $VMCTL_API_PORT
-auth_strategy = noauth
+auth_strategy = $VMCTL_AUTH
+
+[identity]
+# Token keys; rotate with: vmctl-manage --config-file $CONF fernet rotate
+key_repository = $KEYS
 
 [database]
 connection = $DB_URL
@@ -275,6 +285,46 @@ done
 log "vmctl-manage db sync"
 "$BIN/vmctl-manage" --config-file "$CONF" db sync
 
+# --- 7b. Identity: token keys, the admin user and project, clouds.yaml -------
+# The admin password is made once, kept in a 0600 file, and given to
+# bootstrap through the environment (never on a command line). Both steps
+# are idempotent: a second run finds the keys, roles, user and project.
+if [ "$VMCTL_AUTH" = vmctl ]; then
+    log "identity: fernet keys in $KEYS, user admin on project admin"
+    "$BIN/vmctl-manage" --config-file "$CONF" fernet setup
+    if [ ! -s "$ADMIN_PASSWORD_FILE" ]; then
+        (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(18))' \
+            > "$ADMIN_PASSWORD_FILE")
+    fi
+    chmod 600 "$ADMIN_PASSWORD_FILE"
+    VMCTL_BOOTSTRAP_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE") \
+        "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username admin \
+        --project admin --password-env VMCTL_BOOTSTRAP_PASSWORD
+    (umask 077; cat > "$CLOUDS_YAML" <<EOF
+# Written by devstack/stack.sh: OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
+clouds:
+  vmctl:
+    auth:
+      auth_url: $API_URL/identity/v3
+      username: admin
+      password: "$(cat "$ADMIN_PASSWORD_FILE")"
+      project_name: admin
+      user_domain_name: Default
+      project_domain_name: Default
+    region_name: RegionOne
+    identity_api_version: 3
+    interface: public
+EOF
+    )
+    export OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
+    unset VMCTL_URL VMCTL_TOKEN
+else
+    rm -f "$ADMIN_PASSWORD_FILE" "$CLOUDS_YAML"
+    export VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
+fi
+# admin_token: a token of admin (noauth: admin:admin); fails while the API is down.
+admin_token() { "$BIN/python" "$TOP_DIR/devstack/token.py" "$API_URL" "$ADMIN_PASSWORD_FILE"; }
+
 # --- 8. Start the daemons in the background ---------------------------------
 # (the control services, then step 9 waits for them, then the computes)
 # start NAME PROGRAM ARGS...: run detached (own session: closing the terminal
@@ -288,7 +338,6 @@ start() {
 }
 
 # --- 9. Wait until every service is up --------------------------------------
-export VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
 # up COMPUTES: every started daemon is alive, and os-services lists the API,
 # conductor, scheduler and the first COMPUTES computes as "up", each of those
 # computes with its hypervisor reported. Exit code 2: a daemon died.
@@ -298,12 +347,14 @@ up() {
         kill -0 "$(cat "$pidfile")" 2>/dev/null || {
             echo "$(basename "$pidfile" .pid) exited; see its log" >&2; return 2; }
     done
-    "$BIN/python" - "$API_URL" "$1" <<'EOF'
+    local token
+    token=$(admin_token) || return 1
+    "$BIN/python" - "$API_URL" "$1" "$token" <<'EOF'
 import json, sys, urllib.request
-url, computes = sys.argv[1], int(sys.argv[2])
+url, computes, token = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def get(path):
     req = urllib.request.Request(url + "/v2.1" + path, headers={
-        "X-Auth-Token": "admin:admin", "OpenStack-API-Version": "compute 2.53"})
+        "X-Auth-Token": token, "OpenStack-API-Version": "compute 2.53"})
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.load(resp)
 up = {(s["binary"], s["host"]) for s in get("/os-services")["services"] if s["state"] == "up"}
@@ -339,6 +390,9 @@ start vmctl-conductor "$BIN/vmctl-conductor" --config-file "$CONF"
 start vmctl-scheduler "$BIN/vmctl-scheduler" --config-file "$CONF"
 log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for the API, conductor and scheduler"
 wait_up 0
+# Every API call below uses this token (valid for an hour).
+VMCTL_ADMIN_TOKEN=$(admin_token)
+export VMCTL_ADMIN_TOKEN
 for n in $(seq "$VMCTL_COMPUTES"); do
     start "vmctl-compute-compute$n" "$BIN/vmctl-compute" \
         --config-file "$CONF" --config-file "$VMCTL_DATA/compute$n.conf"
@@ -367,7 +421,7 @@ if [ "$VMCTL_VIRT" = libvirt ]; then
     GUEST_IMAGE=$("$BIN/python" - "$API_URL/image" "$GUEST" "$VMCTL_GUEST_CMDLINE" <<'EOF'
 import hashlib, json, os, sys, urllib.error, urllib.request
 base, guest, cmdline = sys.argv[1:4]
-TOKEN = {"X-Auth-Token": "admin:admin"}
+TOKEN = {"X-Auth-Token": os.environ["VMCTL_ADMIN_TOKEN"]}
 
 def call(method, path, body=None, headers=None, data=None):
     hdrs = dict(TOKEN, **(headers or {}))
@@ -422,33 +476,60 @@ fi
 # --- 12. Boot one server through the API, wait for ACTIVE (and heartbeat) ---
 SERVER_ID=
 if [ -n "$VMCTL_BOOT_SERVER" ]; then
-    existing=$("$BIN/vmctl" server list --json | "$BIN/python" -c '
-import json, sys
-name = sys.argv[1]
-ids = [s["id"] for s in json.load(sys.stdin)["servers"]
-       if s["name"] == name and s["status"] == "ACTIVE"]
-print(ids[0] if ids else "")' "$VMCTL_BOOT_SERVER")
-    if [ -n "$existing" ]; then
-        log "server $VMCTL_BOOT_SERVER is already ACTIVE ($existing)"
-        SERVER_ID=$existing
-    else
-        log "booting server $VMCTL_BOOT_SERVER ($VMCTL_FLAVOR, image $VMCTL_IMAGE)"
-        SERVER_ID=$("$BIN/vmctl" server create "$VMCTL_BOOT_SERVER" --flavor "$VMCTL_FLAVOR" \
-            --image "$VMCTL_IMAGE" --wait --timeout "$VMCTL_WAIT_SECONDS" --json |
-            "$BIN/python" -c 'import json, sys; print(json.load(sys.stdin)["server"]["id"])')
-    fi
+    # Through the API with the admin token (the vmctl CLI's output is for
+    # people; scripts here talk HTTP).
+    SERVER_ID=$("$BIN/python" - "$API_URL" "$VMCTL_BOOT_SERVER" "$VMCTL_FLAVOR" "$VMCTL_IMAGE" \
+        "$VMCTL_WAIT_SECONDS" <<'EOF'
+import json, os, sys, time, urllib.error, urllib.request
+url, name, flavor, image, seconds = sys.argv[1:6]
+HEADERS = {"X-Auth-Token": os.environ["VMCTL_ADMIN_TOKEN"],
+           "OpenStack-API-Version": "compute 2.88", "Content-Type": "application/json"}
+
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url + "/v2.1" + path, data=data, method=method,
+                                 headers=HEADERS)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return json.load(resp)
+    except urllib.error.HTTPError as exc:
+        sys.exit("%s %s: HTTP %s %s" % (method, path, exc.code, exc.read()[:300]))
+
+active = [s["id"] for s in call("GET", "/servers/detail")["servers"]
+          if s["name"] == name and s["status"] == "ACTIVE"]
+if active:
+    print("==> server %s is already ACTIVE (%s)" % (name, active[0]), file=sys.stderr)
+    print(active[0])
+    sys.exit(0)
+flavors = call("GET", "/flavors")["flavors"]
+flavor_id = next((f["id"] for f in flavors if flavor in (f["id"], f["name"])), flavor)
+print("==> booting server %s (flavor %s, image %s)" % (name, flavor, image), file=sys.stderr)
+server = call("POST", "/servers", {"server": {"name": name, "flavorRef": flavor_id,
+                                              "imageRef": image}})["server"]
+deadline = time.monotonic() + float(seconds)
+while True:
+    shown = call("GET", "/servers/%s" % server["id"])["server"]
+    if shown["status"] == "ACTIVE" and not shown.get("OS-EXT-STS:task_state"):
+        print(server["id"])
+        sys.exit(0)
+    if shown["status"] == "ERROR" or time.monotonic() > deadline:
+        sys.exit("server %s is %s: %s" % (server["id"], shown["status"], shown.get("fault")))
+    time.sleep(1)
+EOF
+)
     if [ "$VMCTL_VIRT" = libvirt ]; then
         # A guest is alive when a heartbeat newer than the first console
         # reading shows up (a fresh guest: its first "HB <seq> <uptime_ms>").
         log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for the heartbeat of $VMCTL_BOOT_SERVER on its serial console"
         "$BIN/python" - "$API_URL" "$SERVER_ID" "$VMCTL_WAIT_SECONDS" <<'EOF'
-import json, sys, time, urllib.error, urllib.request
+import json, os, sys, time, urllib.error, urllib.request
 url, server, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
 def last_hb():
     req = urllib.request.Request(
         "%s/v2.1/servers/%s/action" % (url, server), method="POST",
         data=json.dumps({"os-getConsoleOutput": {"length": 20}}).encode(),
-        headers={"X-Auth-Token": "admin:admin", "Content-Type": "application/json"})
+        headers={"X-Auth-Token": os.environ["VMCTL_ADMIN_TOKEN"],
+                 "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(req, timeout=10) as resp:
             output = json.load(resp)["output"]
@@ -482,8 +563,17 @@ cat <<EOF
 
 vmctl is running ($what, database: $VMCTL_DB) — took $((SECONDS - STARTED))s.
 
-  API        $API_URL/v2.1   (noauth: X-Auth-Token user:project)
+  API        $API_URL/v2.1   (auth_strategy $VMCTL_AUTH)
   images     $API_URL/image/v2/images
+EOF
+if [ "$VMCTL_AUTH" = vmctl ]; then
+    cat <<EOF
+  identity   $API_URL/identity/v3   (user admin, project admin, domain Default)
+  password   $ADMIN_PASSWORD_FILE   (0600)
+  clouds     $CLOUDS_YAML   (cloud "vmctl")
+EOF
+fi
+cat <<EOF
   config     $CONF (+ compute<N>.conf)
   logs       $LOGS/
   pid files  $PIDS/
@@ -504,17 +594,30 @@ fi
 cat <<EOF
 
 Try:
+EOF
+if [ "$VMCTL_AUTH" = vmctl ]; then
+    cat <<EOF
+  export PATH=$BIN:\$PATH OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
+  openstack server list
+  TOKEN=\$(devstack/token.py $API_URL $ADMIN_PASSWORD_FILE)   # an admin token, for curl
+EOF
+else
+    cat <<EOF
   export PATH=$BIN:\$PATH VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
+  TOKEN=admin:admin
+EOF
+fi
+cat <<EOF
   vmctl server list
   vmctl server create vm1 --flavor $VMCTL_FLAVOR --image $VMCTL_IMAGE --wait
-  vmctl hypervisor list
-  curl -s -H 'X-Auth-Token: admin:admin' -H 'OpenStack-API-Version: compute 2.88' \\
+  vmctl host list
+  curl -s -H "X-Auth-Token: \$TOKEN" -H 'OpenStack-API-Version: compute 2.88' \\
        $API_URL/v2.1/servers/detail
 EOF
 if [ "$VMCTL_VIRT" = libvirt ]; then
     cat <<EOF
   # the guest's serial console (heartbeat "HB <seq> <uptime_ms>" every 200 ms):
-  curl -s -H 'X-Auth-Token: admin:admin' -H 'Content-Type: application/json' \\
+  curl -s -H "X-Auth-Token: \$TOKEN" -H 'Content-Type: application/json' \\
        -d '{"os-getConsoleOutput": {"length": 10}}' $API_URL/v2.1/servers/${SERVER_ID:-<id>}/action
   virsh -c '$VMCTL_LAB_H1_URI' list --all
 EOF

@@ -63,13 +63,16 @@ if $lab_used && ! $keep_lab && [[ $api_pid =~ ^[0-9]+$ ]] && ours "$api_pid" vmc
         && [ -x "$VMCTL_VENV/bin/python" ]; then
     port=$(sed -n 's/^port = //p' "$VMCTL_DATA/vmctl.conf" 2>/dev/null || true)
     log "deleting the servers (at most ${VMCTL_DELETE_SECONDS}s)"
-    "$VMCTL_VENV/bin/python" - "http://127.0.0.1:${port:-8774}" "$VMCTL_DELETE_SECONDS" <<'EOF' || \
-        log "could not delete every server; hosts.sh down destroys their domains"
+    # A token of admin (admin:admin on a noauth cloud), see devstack/token.py.
+    token=$("$VMCTL_VENV/bin/python" "$(dirname "${BASH_SOURCE[0]}")/token.py" \
+        "http://127.0.0.1:${port:-8774}" "$VMCTL_DATA/admin-password" || true)
+    "$VMCTL_VENV/bin/python" - "http://127.0.0.1:${port:-8774}" "$VMCTL_DELETE_SECONDS" \
+        "$token" <<'EOF' || log "could not delete every server; hosts.sh down destroys their domains"
 import json, sys, time, urllib.error, urllib.request
-url, seconds = sys.argv[1], float(sys.argv[2])
+url, seconds, token = sys.argv[1], float(sys.argv[2]), sys.argv[3]
 def call(method, path):
     req = urllib.request.Request(url + "/v2.1" + path, method=method,
-                                 headers={"X-Auth-Token": "admin:admin"})
+                                 headers={"X-Auth-Token": token})
     with urllib.request.urlopen(req, timeout=10) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else None
