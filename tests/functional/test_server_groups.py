@@ -6,6 +6,7 @@ Three fake computes; every test starts from an empty cloud.
 
 import collections
 import concurrent.futures
+import time
 
 import pytest
 
@@ -122,6 +123,43 @@ def test_cold_migration_keeps_anti_affinity(groups_cloud):
     assert moved["OS-EXT-SRV-ATTR:host"] == free
     assert api.action(members[0], {"confirmResize": None}).status_code == 204
     api.wait_for_status(members[0], "ACTIVE")
+
+
+def test_live_migration_keeps_anti_affinity(groups_cloud):
+    api = groups_cloud.api(microversion="2.84")
+    group = _group(api, "anti-affinity")
+    members = _boot(api, group, count=2)
+    hosts = dict(zip(members, _hosts(api, members)))
+    (free,) = {"compute1", "compute2", "compute3"} - set(hosts.values())
+    # Named onto the other member's host: the scheduler refuses, it stays.
+    resp = _live_migrate(api, members[0], hosts[members[1]])
+    assert resp.status_code == 202, resp.text
+    assert _wait_live(api, members[0])["status"] in ("failed", "error")
+    assert _hosts(api, [members[0]]) == [hosts[members[0]]]
+    details = [e.get("details") or "" for a in api.actions(members[0])
+               if a["action"] == "live-migration" for e in a["events"]]
+    assert any("ServerGroupAntiAffinityFilter" in d for d in details), details
+    # Without a host it goes to the one free host.
+    assert _live_migrate(api, members[0], None).status_code == 202
+    assert _wait_live(api, members[0])["status"] == "completed"
+    assert _hosts(api, [members[0]]) == [free]
+
+
+def _live_migrate(api, server_id, host):
+    return api.post("servers/%s/action" % server_id,
+                    json={"os-migrateLive": {"host": host, "block_migration": "auto"}})
+
+
+def _wait_live(api, server_id, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = api.get("os-migrations?instance_uuid=%s&migration_type=live-migration"
+                        % server_id).json()["migrations"]
+        if found and found[0]["status"] in ("completed", "failed", "cancelled", "error"):
+            api.wait_for_status(server_id, "ACTIVE")
+            return found[0]
+        time.sleep(0.1)
+    raise AssertionError("live migration of %s did not end" % server_id)
 
 
 @pytest.fixture(scope="module")

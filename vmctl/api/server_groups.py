@@ -39,8 +39,9 @@ def _paging(api):
     offset = api.param("offset")
     if offset is None:
         return limit, None
-    if not offset.isdigit():
-        raise errors.BadRequest("offset param must be a non-negative integer")
+    if not offset.isdigit() or int(offset) > types.MAX_INT:
+        raise errors.BadRequest("offset param must be an integer between 0 and %d"
+                                % types.MAX_INT)
     return limit, int(offset)
 
 

@@ -44,7 +44,8 @@ def get(session, aggregate_id):
     """By integer id or uuid (as Nova accepts both)."""
     text = str(aggregate_id)
     if text.isdigit():
-        row = session.get(AGGREGATE, int(text))
+        # Larger than any id: not found (and no integer overflow in SQL).
+        row = session.get(AGGREGATE, int(text)) if len(text) < 10 else None
     else:
         row = session.scalars(sa.select(AGGREGATE).filter_by(uuid=text)).first()
     if row is None:

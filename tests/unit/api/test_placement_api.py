@@ -228,3 +228,13 @@ def test_host_status_from_2_16_for_admins(cloud):
     with db.transaction() as session:
         db_services.list_all(session, host="cn1")[0].disabled = True
     assert status("2.100") == "MAINTENANCE"
+
+
+def test_huge_ids_and_offsets_are_4xx_not_500(cloud):
+    call, _, _ = cloud
+    assert call("GET", "/v2.1/os-aggregates/99999999999999999999999",
+                token=ADMIN)[0].status_int == 404
+    assert call("GET", "/v2.1/os-server-groups?offset=99999999999999999999999")[0].status_int == 400
+    assert call("GET", "/v2.1/os-server-groups?offset=-1")[0].status_int == 400
+    resp = call("POST", "/v2.1/os-aggregates/1/action", [1], token=ADMIN)[0]
+    assert resp.status_int in (400, 404)
