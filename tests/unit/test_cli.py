@@ -230,6 +230,20 @@ def test_password_auth_then_compute_request_with_the_token():
     assert "tok-1" not in trace and '"pw"' not in trace and "***" in trace
 
 
+def test_an_expired_token_is_renewed_once():
+    login = (201, {"X-Subject-Token": "tok-1"}, {"token": {"catalog": CATALOG}})
+    expired = (401, {}, {"error": {"code": 401, "message": "expired"}})
+    http = FakeHTTP(login, (200, {}, {"servers": []}), expired,
+                    (201, {"X-Subject-Token": "tok-2"}, {"token": {"catalog": CATALOG}}),
+                    (200, {}, {"servers": [1]}), expired, login, expired)
+    sess = session.Session(_password_config(), opener=http)
+    sess.compute("GET", "/servers")
+    assert sess.compute("GET", "/servers").body == {"servers": [1]}
+    assert http.requests[-1].get_header("X-auth-token") == "tok-2"
+    with pytest.raises(session.ApiError, match="expired"):  # only once
+        sess.compute("GET", "/servers")
+
+
 def test_password_auth_without_a_compute_endpoint_fails_clearly():
     http = FakeHTTP((201, {"X-Subject-Token": "t"}, {"token": {"catalog": CATALOG}}))
     sess = session.Session(_password_config(), opener=http)

@@ -172,13 +172,29 @@ class Session:
         """A compute API request; the Response (JSON body decoded)."""
         version = microversion or self.config.compute_api_version
         headers = {"OpenStack-API-Version": "compute %s" % version}
-        url = self._url("compute", path, params)
-        return self._send(method, url, json_body=body, headers=headers)
+        return self._request("compute", method, path, params, json_body=body,
+                             headers=headers)
 
     def image(self, method, path, body=None, params=None, data=None, headers=None):
         """An image API request under ``<image endpoint>/v2``."""
-        url = self._url("image", "/v2" + path, params)
-        return self._send(method, url, json_body=body, headers=headers, data=data)
+        return self._request("image", method, "/v2" + path, params, json_body=body,
+                             headers=headers, data=data)
+
+    def _request(self, service, method, path, params, data=None, **kw):
+        """One request; with password auth a 401 (the token expired during a
+        long --wait) re-authenticates and retries once, unless the body was
+        a stream already consumed."""
+        url = self._url(service, path, params)  # authenticates first if needed
+        try:
+            return self._send(method, url, data=data, **kw)
+        except ApiError as exc:
+            retry = (exc.status == 401 and self.config.auth_type == "password"
+                     and (data is None or isinstance(data, bytes)))
+            if not retry:
+                raise
+        self._trace("token refused: authenticating again")
+        self._endpoints = None
+        return self._send(method, self._url(service, path, params), data=data, **kw)
 
     def _url(self, service, path, params):
         url = self.endpoints()[service] + path
