@@ -75,13 +75,10 @@ def output_options(func):
 
 def wait_options(func):
     """--wait and --timeout."""
-    @click.option("--wait", is_flag=True, help="Wait until it is done, showing progress.")
-    @click.option("--timeout", type=click.FloatRange(min=1), default=600.0, show_default=True,
-                  help="Seconds --wait waits at most.")
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        return func(*args, **kwargs)
-    return wrapper
+    func = click.option("--timeout", type=click.FloatRange(min=1), default=600.0,
+                        show_default=True, help="Seconds --wait waits at most.")(func)
+    return click.option("--wait", is_flag=True,
+                        help="Wait until it is done, showing progress.")(func)
 
 
 def quote(part):

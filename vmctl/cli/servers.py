@@ -11,7 +11,6 @@ from vmctl.cli.app import output_options
 from vmctl.cli.app import pass_app
 from vmctl.cli.app import quote
 from vmctl.cli.app import wait_options
-from vmctl.cli.output import CLIError
 
 # The microversion that lets a create name its host ("host" in the body).
 CREATE_HOST_VERSION = "2.74"
@@ -238,8 +237,3 @@ def event_show(app, server, request_id):
         app.output.list(EVENT_COLUMNS, action.get("events") or [])
     else:
         app.output.record(action)
-
-
-def check_one_of(flags, names):
-    if sum(bool(f) for f in flags) > 1:
-        raise CLIError("use only one of %s" % ", ".join(names))
