@@ -84,6 +84,16 @@ def test_secure_yaml_is_merged(clouds, tmp_path):
     assert cfg.auth["password"] == "secret" and cfg.auth["username"] == "alice"
 
 
+def test_devstack_style_cloud_without_auth_type(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(tmp_path / "clouds.yaml", {"clouds": {"vmctl": {
+        "auth": {"auth_url": "http://127.0.0.1:8774/identity/v3", "username": "admin",
+                 "password": "pw", "project_name": "admin"},
+        "region_name": "RegionOne", "identity_api_version": 3, "interface": "public"}}})
+    cfg = config.resolve({"cloud": "vmctl"}, {"HOME": str(tmp_path)})
+    assert (cfg.auth_type, cfg.region_name) == ("password", "RegionOne")
+
+
 def test_unknown_cloud_names_the_file_and_its_clouds(clouds):
     environ, path = clouds
     with pytest.raises(config.ConfigError, match="'nope' is not in .*it has: lab"):
