@@ -366,6 +366,16 @@ def test_plain_progress_lines_only_on_change():
     assert progress.size(10) == "10 B" and progress.rate(None) == "-"
 
 
+def test_terminal_progress_is_a_bar_with_notes_above():
+    out = io.StringIO()
+    with progress.Progress("live-migrate vm", total=100, stream=out, tty=True) as bar:
+        bar.update(40, detail="running, downtime 50 ms")
+        bar.note("decision: set_downtime(downtime_ms=50): first step")
+    text = out.getvalue()
+    assert "decision: set_downtime(downtime_ms=50): first step" in text
+    assert "40%" in text and "running, downtime 50 ms" in text
+
+
 DECISION = ("set_downtime(downtime_ms=440): predicted 400 ms fits [allowed_max_ms=500, "
             "bandwidth_bps=104857600, dirty_rate_bps=52428800, evidence=a, b, iteration=3, "
             "predicted_downtime_ms=400.0]")
