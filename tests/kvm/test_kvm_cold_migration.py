@@ -12,8 +12,11 @@ guest tells what it sees at every boot (guest/README.md)::
 so a move is judged from inside: on the destination the boot counter is
 exactly one higher and the stamp is the one written before; a resize shows
 the new memory, vCPUs and disk; a revert shows the old ones and the same
-data on the source. One guest (``mover``) goes through the tests in file
-order; after each, the kvm fixtures check DESIGN.md's invariants against
+data on the source (whose agent restarts meanwhile and keeps the copy).
+Evacuation rebuilds the guest on the other host while the first one's
+agent and libvirtd are stopped; that host cleans up when it returns.
+Deleting a server waiting in VERIFY_RESIZE leaves nothing on either host.
+One guest (``mover``) goes through the tests in file order; after each, the kvm fixtures check DESIGN.md's invariants against
 libvirt's domains and the instance folders (a kept ``<uuid>_resize`` copy
 only while a resize waits).
 """
@@ -202,6 +205,10 @@ def test_resize_is_seen_inside_and_revert_restores_the_guest(kvm_env, mover, lar
     assert grown.mem_kib > before.mem_kib + 48 * 1024, (before, grown)
     assert (grown.data, grown.data_state) == (before.data, "kept"), (before, grown)
     assert _kept(env, source, sid)
+    # The source's agent restarts while the resize waits: it keeps the copy
+    # (held_migrations against the moves still under way).
+    env.cloud.restart(source)
+    assert _kept(env, source, sid), env.cloud.instance_dirs(source)
 
     _act(env, sid, {"revertResize": None})
     server = _wait_settled(env, sid, "ACTIVE")
@@ -262,3 +269,19 @@ def test_evacuate_rebuilds_elsewhere_and_the_old_host_cleans_up(kvm_env, mover):
     _runs_only_on(env, sid, dest)
     # The new copy was not touched: the same boot goes on.
     env.wait_heartbeat(sid, after_seq=rebuilt.console.seq + 5, boot=rebuilt.boot)
+
+
+def test_deleting_a_resized_server_frees_both_hosts(kvm_env, mover):
+    env, sid = kvm_env, mover["id"]
+    source = env.host_of(env.api.server(sid))
+    _act(env, sid, {"migrate": None})
+    dest = env.host_of(_wait_settled(env, sid, "VERIFY_RESIZE"))
+    assert _kept(env, source, sid)
+    env.delete([sid])
+    deadline = time.monotonic() + MOVE_TIMEOUT
+    while _kept(env, source, sid) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    for host in (source, dest):
+        assert env.lab.domain_state(host, sid) is None, (host, env.lab.domains(host))
+        assert not [f for f in env.cloud.instance_dirs(host) if f.startswith(sid)], (
+            host, env.cloud.instance_dirs(host))
