@@ -3,7 +3,8 @@
 The job is a ``FakeMigration`` (memory size, dirty rate, bandwidth,
 iterations, downtime, post-copy, throttling) advanced with the wall clock,
 sped up by ``[fake] migration_time_scale``. The guest's dirty rate comes
-from the instance metadata ``fake_dirty_rate_mib`` (MiB/s, default 0), the
+from the instance metadata ``fake_dirty_rate_mib`` (MiB/s, default 0) and
+``fake_working_set_mib`` (the memory it dirties, default all of it), the
 link from ``[fake] migration_bandwidth_mib`` or the policy's bandwidth
 limit. Deterministic for a given instance (the seed is its uuid).
 
@@ -129,16 +130,20 @@ class FakeJob:
 
 def _model(params):
     return fake_migration.FakeMigration(
-        params["memory"], params["dirty"], params["bandwidth"], seed=params["seed"],
+        params["memory"], params["dirty"], params["bandwidth"],
+        working_set_bytes=params.get("working_set"), seed=params["seed"],
         disk_bytes=params["disk"], guest_paused=params["guest_paused"])
 
 
 def start_job(conf, instance, policy, migration, path=None, clock=time.time):
     """Start the modelled job of ``migration``; persisted at ``path`` if given."""
     block = bool(migration.block_migration)
+    metadata = instance.metadata or {}
+    working_set = float(metadata.get("fake_working_set_mib", 0) or 0) * MiB
     params = {
         "memory": instance.flavor.memory_mb * MiB,
-        "dirty": float((instance.metadata or {}).get("fake_dirty_rate_mib", 0)) * MiB,
+        "dirty": float(metadata.get("fake_dirty_rate_mib", 0)) * MiB,
+        "working_set": working_set or None,
         "bandwidth": (policy.bandwidth_mib or conf.fake.migration_bandwidth_mib) * MiB,
         "seed": uuidlib.UUID(instance.uuid).int & 0xFFFF,
         "disk": instance.flavor.root_gb * 1024 * MiB if block else 0,
