@@ -12,6 +12,7 @@ import logging
 
 from vmctl import exception as vmctl_exception
 from vmctl.api import errors
+from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.db import identity as db_identity
 from vmctl.identity import core
@@ -85,6 +86,7 @@ def show_v3(api):
 
 # --- tokens ------------------------------------------------------------------
 
+@validation.request_schema(schemas.auth)
 @keystone_errors
 def issue_token(api):
     body = schemas.body(api, schemas.auth)
@@ -188,12 +190,14 @@ def list_users(api):
         return views.collection(base(api), "users", [views.user(base(api), r) for r in rows])
 
 
+@validation.request_schema(schemas.user_create)
 @keystone_errors
 def create_user(api):
     api.authorize(policies.CREATE_USER)
     body = schemas.body(api, schemas.user_create)
     with api.db.transaction() as session:
-        row = db_identity.create_user(session, _user_values(api, session, body["user"]))
+        row = db_identity.create_user(session, _user_values(
+            api, session, schemas.known(body["user"], schemas.user_create)))
         result = views.user(base(api), row)
     LOG.info("Created user %s (%s)", row.id, row.name)
     return Reply(201, {"user": result})
@@ -206,12 +210,13 @@ def show_user(api, user_id):
         return {"user": views.user(base(api), db_identity.get_user(session, user_id))}
 
 
+@validation.request_schema(schemas.user_update)
 @keystone_errors
 def update_user(api, user_id):
     api.authorize(policies.UPDATE_USER, {"user_id": user_id})
     body = schemas.body(api, schemas.user_update)
     with api.db.transaction() as session:
-        values = _user_values(api, session, body["user"])
+        values = _user_values(api, session, schemas.known(body["user"], schemas.user_update))
         row = db_identity.update_user(session, user_id, values)
         result = views.user(base(api), row)
     LOG.info("Updated user %s (%s)", user_id, ", ".join(sorted(values)))
@@ -227,6 +232,7 @@ def delete_user(api, user_id):
     return Reply(204)
 
 
+@validation.request_schema(schemas.password_change)
 @keystone_errors
 def change_password(api, user_id):
     api.authorize(policies.CHANGE_PASSWORD, {"user_id": user_id})
@@ -276,12 +282,14 @@ def list_projects(api):
                                 [views.project(base(api), r) for r in rows])
 
 
+@validation.request_schema(schemas.project_create)
 @keystone_errors
 def create_project(api):
     api.authorize(policies.CREATE_PROJECT)
     body = schemas.body(api, schemas.project_create)
     with api.db.transaction() as session:
-        row = db_identity.create_project(session, _project_values(body["project"]))
+        row = db_identity.create_project(session, _project_values(
+            schemas.known(body["project"], schemas.project_create)))
         result = views.project(base(api), row)
     LOG.info("Created project %s (%s)", row.id, row.name)
     return Reply(201, {"project": result})
@@ -295,13 +303,14 @@ def show_project(api, project_id):
                                          db_identity.get_project(session, project_id))}
 
 
+@validation.request_schema(schemas.project_update)
 @keystone_errors
 def update_project(api, project_id):
     api.authorize(policies.UPDATE_PROJECT, {"project_id": project_id})
     body = schemas.body(api, schemas.project_update)
     with api.db.transaction() as session:
-        row = db_identity.update_project(session, project_id,
-                                         _project_values(body["project"]))
+        row = db_identity.update_project(session, project_id, _project_values(
+            schemas.known(body["project"], schemas.project_update)))
         return {"project": views.project(base(api), row)}
 
 
@@ -331,12 +340,14 @@ def show_role(api, role_id):
         return {"role": views.role(base(api), db_identity.get_role(session, role_id))}
 
 
+@validation.request_schema(schemas.role_create)
 @keystone_errors
 def create_role(api):
     api.authorize(policies.CREATE_ROLE)
     body = schemas.body(api, schemas.role_create)
     with api.db.transaction() as session:
-        row = db_identity.create_role(session, body["role"])
+        row = db_identity.create_role(session, schemas.known(body["role"],
+                                                             schemas.role_create))
         return Reply(201, {"role": views.role(base(api), row)})
 
 

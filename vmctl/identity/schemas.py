@@ -147,7 +147,11 @@ def validate(schema, body):
 
 
 def body(api, schema):
-    """The JSON body of ``api``'s request, validated against ``schema``."""
+    """The JSON body of ``api``'s request, validated against ``schema``.
+
+    Strings must be storable: no lone surrogates (JSON lets them be escaped,
+    but they are not UTF-8) and no NUL characters.
+    """
     raw = api.req.body
     if not raw:
         raise errors.BadRequest("The request body is required.")
@@ -156,4 +160,32 @@ def body(api, schema):
     except ValueError:
         raise errors.BadRequest("Malformed request body") from None
     validate(schema, data)
+    _check_strings(data, "request body")
     return data
+
+
+def _check_strings(value, field):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, field)
+            _check_strings(item, key)
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, field)
+    elif isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise errors.BadRequest("Invalid input for field %s: not valid UTF-8." % field) \
+                from None
+        if "\x00" in value:
+            raise errors.BadRequest("Invalid input for field %s: NUL character." % field)
+
+
+def known(obj, schema):
+    """The attributes of ``obj`` that ``schema`` (a create/update schema of
+    one entity) describes; others (Keystone lets clients send extra
+    attributes) are ignored."""
+    (entity,) = schema["required"]
+    props = schema["properties"][entity]["properties"]
+    return {key: value for key, value in obj.items() if key in props}

@@ -245,3 +245,19 @@ def test_no_keys_is_503_not_500(env, tmp_path):
     req.content_type = "application/json"
     resp = req.get_response(app)
     assert resp.status_int == 503
+
+
+@pytest.mark.parametrize("path,entity", [("/users", "user"), ("/projects", "project"),
+                                         ("/roles", "role")])
+def test_unstorable_or_extra_input_is_never_a_500(env, path, entity):
+    admin, _ = env.token()
+    resp, body = env.call("POST", V3 + path, {entity: {"name": "lone \udbf4 surrogate"}},
+                          token=admin)
+    assert resp.status_int == 400 and "UTF-8" in body["error"]["message"]
+    resp, _ = env.call("POST", V3 + path, {entity: {"name": "nul\x00"}}, token=admin)
+    assert resp.status_int == 400
+    # Attributes we do not know are ignored, as Keystone keeps them aside.
+    resp, body = env.call("POST", V3 + path, {entity: {"name": "x-" + entity, "": {},
+                                                       "extra": [1]}}, token=admin)
+    assert resp.status_int == 201, resp.text
+    assert "extra" not in body[entity]
