@@ -90,8 +90,11 @@ class ColdMigrationAgent:
         def work():
             power = self.driver.get_power_state(instance)
             if power == states.NOSTATE:
+                # A driver may reuse the disk on shared storage (libvirt).
+                rebuild = getattr(self.driver, "rebuild_evacuated", None)
                 try:
-                    power = self.driver.spawn(instance)
+                    power = (rebuild(instance, migration) if rebuild is not None
+                             else self.driver.spawn(instance))
                 except Exception:
                     self.driver.destroy(instance)
                     raise

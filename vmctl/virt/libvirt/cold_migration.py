@@ -26,6 +26,12 @@ exactly. Confirm removes ``<uuid>_resize`` and stops offering it.
 Shared storage (``prepare_migration_target`` returns this host's storage
 id; equal ids mean one instances path): nothing crosses the network; the
 destination copies the kept overlay to the new folder, checked the same way.
+
+Evacuation (``rebuild_evacuated``) reuses the disk when the instance's
+folder is already here (shared storage) and marks the folder with
+``owner.json`` = this host once the guest runs; ``destroy`` on any other
+host (the old host's clean-up when it returns) then removes only its
+domain, never the folder. Without the folder it spawns from the image.
 """
 
 import contextlib
@@ -48,6 +54,7 @@ KEPT_SUFFIX = "_resize"
 RECORD = "resize.json"
 DOMAIN_XML = "domain.xml"
 INCOMING = "resize-incoming.json"
+OWNER = "owner.json"
 FILES = ("disk",)
 VIR_DOMAIN_XML_INACTIVE = 2
 
@@ -63,6 +70,16 @@ def write_private_json(path, value):
     with os.fdopen(fd, "w") as f:
         json.dump(value, f)
     os.replace(tmp, path)
+
+
+def folder_owner(inst_dir):
+    """The host an instance folder on shared storage belongs to (None: the
+    host that finds it, i.e. never marked: not shared or never evacuated)."""
+    return (live_migration.read_json(os.path.join(inst_dir, OWNER)) or {}).get("host")
+
+
+def write_owner(inst_dir, host):
+    live_migration.write_json(os.path.join(inst_dir, OWNER), {"host": host})
 
 
 def is_shared(dest_info, storage_id):
@@ -346,6 +363,49 @@ class ColdMigrationMixin:
                                    % (instance_uuid, exc.strerror)) from exc
         LOG.info("Dropped the copy of %s kept for migration %s", instance_uuid,
                  record["migration_uuid"])
+
+    # --- evacuation on shared storage -------------------------------------------------------
+    def rebuild_evacuated(self, instance, migration):
+        """Evacuation: the guest again on this host. On shared storage (its
+        folder, with the disk, is here already) the disk is reused; else
+        spawn from the image."""
+        instance_uuid = driver_checked_uuid(instance.uuid)
+        if not self._reusable(instance_uuid, migration):
+            return self.spawn(instance)
+        inst_dir = self._instance_dir(instance_uuid)
+        LOG.warning("Evacuating %s from %s: reusing its disk on shared storage",
+                    instance_uuid, migration.source_compute)
+        # The folder stays the old host's (its clean-up on failure here
+        # leaves it) until the guest runs here.
+        write_owner(inst_dir, migration.source_compute)
+        with self._translated("rebuild", instance_uuid):
+            if self._host.lookup(instance_uuid) is not None:
+                raise driver.VirtError("instance %s already exists on hypervisor %s"
+                                       % (instance_uuid, self._nodename))
+            meta, base, os_config = self._prepare_images(instance, inst_dir)
+            disk_path = os.path.join(inst_dir, "disk")
+            try:
+                disk.rebase_unsafe(disk_path, base, meta["disk_format"])
+            except disk.DiskError as exc:
+                raise driver.VirtError("cannot reuse the disk of instance %s: %s"
+                                       % (instance_uuid, exc)) from exc
+            guest = self._host.define(
+                self._domain_config(instance, instance_uuid, os_config, disk_path).to_xml())
+            try:
+                guest.start()
+            except BaseException:
+                guest.undefine()
+                raise
+            write_owner(inst_dir, self._nodename)
+            return guest.power_state()
+
+    def _reusable(self, instance_uuid, migration):
+        inst_dir = self._instance_dir(instance_uuid)
+        if not os.path.isfile(os.path.join(inst_dir, "disk")) or \
+                self._incoming_of(instance_uuid) is not None:
+            return False
+        owner = folder_owner(inst_dir)
+        return owner is None or owner == migration.source_compute
 
     def held_migrations(self):
         held = {}

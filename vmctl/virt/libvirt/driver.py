@@ -367,6 +367,11 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
 
     def _remove_instance_dir(self, instance_uuid):
         inst_dir = self._instance_dir(instance_uuid)
+        owner = cold_migration.folder_owner(inst_dir)
+        if owner is not None and owner != self._nodename:
+            LOG.info("Leaving the folder of %s: it belongs to %s (shared storage)",
+                     instance_uuid, owner)
+            return
         try:
             shutil.rmtree(inst_dir)
         except FileNotFoundError:

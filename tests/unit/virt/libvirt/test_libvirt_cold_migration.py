@@ -414,3 +414,39 @@ def test_held_migrations_ignore_other_hosts_copies(tmp_path):
                                           {"migration_uuid": host, "source_host": host})
     os.makedirs(os.path.join(side.instances, "junk_resize"))
     assert list(side.drv.held_migrations().values()) == ["one"]
+
+
+@needs_qemu_img
+def test_evacuation_reuses_the_disk_on_shared_storage(pair, tmp_path):
+    shared = str(tmp_path / "src" / "instances")
+    new = _driver(tmp_path, "new", pair.images, instances_path=shared)
+    inst = _instance(_flavor())
+    pair.src.drv.spawn(inst)
+    pair.src.drv.power_off(inst)
+    _write_guest_data(pair.src, inst)
+    evacuation = types.SimpleNamespace(uuid=str(uuid.uuid4()), source_compute="src")
+
+    assert new.drv.rebuild_evacuated(inst, evacuation) == states.RUNNING
+    disk_path = os.path.join(shared, inst.uuid, "disk")
+    assert _has_guest_data(disk_path)
+    assert disk.backing_file(disk_path) == os.path.join(new.conf.libvirt.image_cache_path,
+                                                        "img")
+    assert cold_migration.folder_owner(os.path.join(shared, inst.uuid)) == "new"
+    # The old host comes back and cleans up: its domain goes, the folder stays.
+    pair.src.drv.destroy(inst)
+    assert inst.uuid not in pair.src.host.domains
+    assert _has_guest_data(disk_path)
+    new.drv.destroy(inst)
+    assert not os.path.exists(os.path.join(shared, inst.uuid))
+
+
+@needs_qemu_img
+def test_evacuation_spawns_without_shared_storage(pair):
+    inst = _instance(_flavor())
+    pair.src.drv.spawn(inst)
+    _write_guest_data(pair.src, inst)
+    evacuation = types.SimpleNamespace(uuid=str(uuid.uuid4()), source_compute="src")
+    assert pair.dst.drv.rebuild_evacuated(inst, evacuation) == states.RUNNING
+    assert not _has_guest_data(os.path.join(pair.dst.instances, inst.uuid, "disk"))
+    pair.src.drv.destroy(inst)
+    assert os.path.exists(os.path.join(pair.dst.instances, inst.uuid, "disk"))
