@@ -11,21 +11,26 @@ API version history:
     1.4 - cold migration / resize / evacuation: prep_resize, resize_instance,
           finish_resize, confirm_resize, revert_resize, finish_revert_resize,
           cleanup_resize, rebuild_instance, describe_migration
+    1.5 - build_and_run_instance: server_group (the late check asks the
+          conductor only for a member of a group)
 """
 
 from vmctl import rpc
 
-VERSION = "1.4"
+VERSION = "1.5"
 
 
 class ComputeAPI:
     def __init__(self, conf, transport):
         self.client = rpc.get_client(transport, conf.compute.topic, VERSION)
 
-    def build_and_run_instance(self, ctx, host, instance, node, attempt_hosts):
-        self.client.prepare(server=host).cast(
+    def build_and_run_instance(self, ctx, host, instance, node, attempt_hosts,
+                               server_group=None):
+        """``server_group``: the uuid of the instance's group, if any (the
+        compute then checks the group's policy before spawning)."""
+        self.client.prepare(server=host, version="1.5").cast(
             ctx, "build_and_run_instance", instance=instance, node=node,
-            attempt_hosts=attempt_hosts)
+            attempt_hosts=attempt_hosts, server_group=server_group)
 
     def run_action(self, ctx, host, instance, action):
         self.client.prepare(server=host).cast(ctx, "run_action",

@@ -75,8 +75,11 @@ class BuildTask:
             # the claim this placement made, and only that one.
             LOG.info("Instance %s went away while it was scheduled", uuid)
             db_claims.release(self.db, uuid, node_id=node_id)
+        with self.db.reader() as session:
+            groups = db_groups.groups_of(session, [inst.uuid for _h, inst, _n, _t in casts])
         for host, inst, node, tried in casts:
-            self.compute.build_and_run_instance(ctx, host, inst, node, tried)
+            self.compute.build_and_run_instance(ctx, host, inst, node, tried,
+                                                server_group=groups.get(inst.uuid))
 
     def _apply_placement(self, ctx, session, row, result, attempt_hosts):
         if result.get("host") is None:
