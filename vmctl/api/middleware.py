@@ -50,7 +50,10 @@ class RequestIdMiddleware:
             return start_response(status, headers, exc_info)
 
         try:
-            return self.app(environ, _start_response)
+            result = self.app(environ, _start_response)
+            if environ.get("REQUEST_METHOD") == "HEAD":
+                return _without_body(result)
+            return result
         finally:
             path = environ.get("PATH_INFO", "")
             if environ.get("QUERY_STRING"):
@@ -59,3 +62,12 @@ class RequestIdMiddleware:
                      environ.get("REQUEST_METHOD"), path,
                      status_seen[0] if status_seen else "-",
                      (time.monotonic() - started) * 1000.0, request_id)
+
+
+def _without_body(result):
+    """A HEAD answer has headers only: a body would be read by the client
+    as the start of the next response on the connection."""
+    close = getattr(result, "close", None)
+    if close is not None:
+        close()
+    return []

@@ -1,0 +1,259 @@
+"""Fuzz the whole API from the OpenAPI document it serves (schemathesis).
+
+A real cloud (fake computes) answers every operation of
+``GET /v2.1/openapi.json`` with generated requests, as the admin and as a
+member: no answer may be a 5xx, and a body that says it is JSON must parse.
+Every problem found is collected (not only the first), then reported
+together. ``VMCTL_FUZZ_EXAMPLES`` sets the examples per operation.
+"""
+
+import collections
+import http.server
+import json
+import os
+import re
+import secrets
+import threading
+
+from hypothesis import HealthCheck
+from hypothesis import Phase
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+import pytest
+import requests
+import schemathesis
+
+from vmctl.api import openapi
+
+MAX_EXAMPLES = int(os.environ.get("VMCTL_FUZZ_EXAMPLES", "15"))
+# Operations the fuzzer must get a success from (it aims at real things).
+REACHED = ["POST /v2.1/servers", "GET /v2.1/servers/{server_id}",
+           "POST /v2.1/servers/{server_id}/action", "GET /v2.1/flavors/{flavor_id}",
+           "PATCH /image/v2/images/{image_id}"]
+# Operations with many shapes of body get more examples (times this).
+WEIGHTS = {"POST /v2.1/servers/{server_id}/action": 5, "POST /v2.1/servers": 2}
+# Valid requests, and requests that break the schema (which must be 4xx).
+MODES = [schemathesis.GenerationMode.POSITIVE, schemathesis.GenerationMode.NEGATIVE]
+
+
+# --- the checker and the loop -------------------------------------------------
+
+def problems_of(response, documented=None):
+    """What is wrong with one response: a 5xx, a body that claims to be
+    JSON and does not parse, or a success status the operation's
+    ``documented`` responses (their keys: "200", "2XX", ...) do not list."""
+    found = []
+    status = response.status_code
+    if status >= 500:
+        found.append("status %d" % status)
+    if (documented is not None and 200 <= status < 300
+            and not {str(status), "2XX"} & set(documented)):
+        found.append("status %d, documented: %s" % (status, ", ".join(sorted(documented))))
+    content_type = _header(response, "content-type")
+    whole = getattr(response, "content_size", len(response.content)) == len(response.content)
+    if "json" in content_type and response.content and whole:
+        try:
+            json.loads(response.content)
+        except ValueError:
+            found.append("a %s body that is not JSON" % content_type)
+    return found
+
+
+def _header(response, name):
+    """A header of a schemathesis response (lowercase keys, list values)."""
+    value = response.headers.get(name.lower()) or [""]
+    return value if isinstance(value, str) else value[0]
+
+
+def _text(response):
+    return response.content[:300].decode("utf-8", "replace")
+
+
+@schemathesis.serializer("application/openstack-images-v2.1-json-patch")
+def _json_patch(ctx, value):
+    """Image PATCH bodies are JSON under the image API's own media type."""
+    return json.dumps(value).encode()
+
+
+def _describe(case):
+    body = case.body if not isinstance(case.body, bytes) else case.body[:100]
+    return "%s %s query=%s headers=%s body=%s" % (
+        case.method, case.formatted_path, case.query,
+        {k: v for k, v in (case.headers or {}).items() if k != "X-Auth-Token"},
+        json.dumps(body, default=repr)[:500])
+
+
+def fuzz(schema, base_url, headers, max_examples=MAX_EXAMPLES, statuses=None, known=None):
+    """Call every operation of ``schema`` with generated requests; a list of
+    (case, problems, answer) for the responses ``problems_of`` objects to.
+
+    ``known`` maps path parameter names to ids of real things: about half
+    the cases aim at them instead of at generated ids. DELETEs run last, so
+    they do not take those things away from the other operations first.
+    ``statuses`` (a Counter) counts the answers per (operation, status).
+    """
+    found = []
+    statuses = statuses if statuses is not None else collections.Counter()
+    session = requests.Session()
+    operations = [result.ok() for result in schema.get_all_operations()]
+    for operation in sorted(operations, key=lambda op: op.method.upper() == "DELETE"):
+        documented = schema.raw_schema["paths"][operation.path][operation.method.lower()][
+            "responses"]
+
+        @settings(max_examples=max_examples * WEIGHTS.get(operation.label, 1),
+                  deadline=None, derandomize=True,
+                  database=None, phases=[Phase.explicit, Phase.generate],
+                  suppress_health_check=list(HealthCheck))
+        @given(case=_cases(operation, known or {}))
+        def run(case):
+            # Every case authenticated: negative cases would drop the token.
+            case.headers = {**(case.headers or {}), **headers}
+            try:
+                response = case.call(base_url=base_url, session=session, timeout=60)
+            except requests.ConnectionError as exc:  # e.g. a garbled answer
+                found.append((_describe(case), ["no HTTP answer"], str(exc)[:300]))
+                session.close()
+                return
+            statuses[operation.label, response.status_code] += 1
+            problems = problems_of(response, documented)
+            if problems:
+                found.append((_describe(case), problems,
+                              "%d %s" % (response.status_code, _text(response))))
+
+        run()
+    return found
+
+
+def _cases(operation, known):
+    """Generated cases, and as many aimed at the ``known`` things: their ids
+    in the path, and in the body's fields of those names (``flavorRef``)."""
+    names = re.findall(r"\{(\w+)\}", operation.path)
+    aimed = {name: known[name] for name in names if name in known}
+    cases = st.one_of([operation.as_strategy(mode) for mode in MODES])
+    if aimed:
+        cases = st.one_of(cases, st.one_of([
+            operation.as_strategy(mode, path_parameters=aimed) for mode in MODES]))
+    return st.one_of(cases, cases.map(lambda case: _aim_body(case, known)))
+
+
+def _aim_body(case, known):
+    def aim(value):
+        if isinstance(value, dict):
+            return {k: known[k] if k in known else aim(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [aim(v) for v in value]
+        return value
+
+    if isinstance(case.body, (dict, list)):
+        case.body = aim(case.body)
+    return case
+
+
+def _report(found):
+    return "\n".join("%s\n    -> %s: %s" % (case, ", ".join(problems), answer)
+                     for case, problems, answer in found)
+
+
+# --- the checker bites ------------------------------------------------------
+
+class _Broken(http.server.BaseHTTPRequestHandler):
+    """Answers /boom with a 500, /lie with 'JSON' that is not, /moved with
+    an undocumented 201."""
+
+    def do_GET(self):
+        status, body = {"/boom": (500, b'{"computeFault": {}}'),
+                        "/lie": (200, b"{not json"),
+                        "/moved": (201, b"{}")}.get(self.path, (200, b"{}"))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_fuzz_reports_a_500_a_lying_body_and_an_undocumented_status():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Broken)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    ok = {"responses": {"200": {"description": "ok"}}}
+    doc = {"openapi": openapi.OPENAPI_VERSION, "info": {"title": "t", "version": "1"},
+           "paths": {"/boom": {"get": ok}, "/lie": {"get": ok}, "/fine": {"get": ok},
+                     "/moved": {"get": ok}}}
+    try:
+        found = fuzz(schemathesis.openapi.from_dict(doc),
+                     "http://127.0.0.1:%d" % server.server_port, {}, max_examples=2)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert {(case.split()[1], tuple(problems)) for case, problems, _ in found} == {
+        ("/boom", ("status 500",)),
+        ("/lie", ("a application/json body that is not JSON",)),
+        ("/moved", ("status 201, documented: 200",))}
+
+
+# --- the API ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def fuzz_cloud(cloud_factory):
+    return cloud_factory("fuzz", computes=2,
+                         conf_overrides={"api": {"auth_strategy": "noauth"}})
+
+
+def _root(cloud):
+    return "http://127.0.0.1:%d" % cloud.api_port
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzz_cloud):
+    resp = requests.get(_root(fuzz_cloud) + openapi.PATH, timeout=30)
+    assert resp.status_code == 200, resp.text
+    return schemathesis.openapi.from_dict(resp.json())
+
+
+def _real_things(cloud, who):
+    """Ids of things of ``who`` (user, project) to aim at: an ACTIVE server
+    and its create request, a flavor with an extra spec, an image; for the
+    admin, a hypervisor too."""
+    user, project = who
+    admin, api = cloud.api(), cloud.api(user, project)
+    flavor = "fuzz-%s-%s" % (user, secrets.token_hex(3))
+    resp = admin.post("flavors", json={"flavor": {"name": flavor, "id": flavor, "ram": 64,
+                                                  "vcpus": 1, "disk": 1}})
+    assert resp.status_code == 200, resp.text
+    resp = admin.post("flavors/%s/os-extra_specs" % flavor,
+                      json={"extra_specs": {"hw:cpu_policy": "shared"}})
+    assert resp.status_code == 200, resp.text
+    server = api.create_server("fuzz-target", flavor=flavor)
+    api.wait_for_status(server["id"], "ACTIVE", timeout=120)
+    actions = api.get("servers/%s/os-instance-actions" % server["id"]).json()
+    image = api.post(_root(cloud) + "/image/v2/images",
+                     json={"name": "fuzz", "disk_format": "raw", "container_format": "bare"})
+    assert image.status_code == 201, image.text
+    known = {"server_id": server["id"], "request_id": actions["instanceActions"][0]["request_id"],
+             "flavor_id": flavor, "key": "hw:cpu_policy", "image_id": image.json()["id"],
+             # body fields
+             "flavorRef": flavor, "imageRef": image.json()["id"], "host": cloud.computes[-1]}
+    if user == "admin":
+        known["hypervisor_id"] = admin.get("os-hypervisors").json()["hypervisors"][0]["id"]
+    return known
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("who", [pytest.param(("admin", "admin"), id="admin"),
+                                 pytest.param(("user1", "proj1"), id="member")])
+def test_no_server_errors(fuzz_cloud, api_schema, who):
+    statuses = collections.Counter()
+    try:
+        known = _real_things(fuzz_cloud, who)
+        found = fuzz(api_schema, _root(fuzz_cloud), {"X-Auth-Token": "%s:%s" % who},
+                     statuses=statuses, known=known)
+    finally:
+        fuzz_cloud.delete_all_servers(timeout=120)
+    assert not found, "%d bad answer(s):\n%s" % (len(found), _report(found))
+    # The fuzzer got past validation to real things, not only to 4xx.
+    succeeded = {label for label, status in statuses if status < 300}
+    missed = [label for label in REACHED if label not in succeeded]
+    assert not missed, "never a success: %s\n%s" % (missed, sorted(statuses.items()))
