@@ -24,6 +24,7 @@ from tests.functional.test_live_migration import _flavor
 from tests.functional.test_live_migration import _migrate
 from tests.functional.test_live_migration import _migration
 from tests.functional.test_live_migration import _wait_migration
+from vmctl.compute.live_migration import source as source_run
 from vmctl.virt import fake_live_migration
 
 HOSTS = ("compute1", "compute2", "compute3")
@@ -117,6 +118,13 @@ def _assert_on(cloud, api, server, host):
         assert server["id"] not in _incoming(cloud, h), h
 
 
+def _assert_abandoned(api, server):
+    """The restarted source itself rolled the migration back (not the
+    conductor's healer, later)."""
+    [end] = [d for e, _, d in _events(api, server["id"]) if e == "compute_live_migration"]
+    assert end == source_run.ABANDONED, end
+
+
 def _wait_status(api, server, statuses, timeout=30):
     found = _wait_migration(api, server["id"], statuses=tuple(statuses) + TERMINAL,
                             timeout=timeout)
@@ -198,6 +206,7 @@ def test_source_restart_while_preparing_rolls_back(rc):
     done = _wait_migration(api, server["id"], timeout=60)
     assert done["status"] == "failed", done
     _assert_on(rc, api, server, source)
+    _assert_abandoned(api, server)
 
 
 def test_source_restart_while_queued_rolls_back(rc, flavors):
@@ -214,6 +223,7 @@ def test_source_restart_while_queued_rolls_back(rc, flavors):
     _kill_and_start(rc, source)
     assert _wait_migration(api, second["id"], timeout=60)["status"] == "failed"
     _assert_on(rc, api, second, source)
+    _assert_abandoned(api, second)
     assert _migration(api, first["id"])["status"] == "running"
     assert api.delete(_path(first, running)).status_code == 202
     assert _wait_migration(api, first["id"])["status"] == "cancelled"

@@ -22,6 +22,7 @@ from vmctl import states
 from vmctl.compute import cold_migration
 from vmctl.compute import resource_tracker
 from vmctl.compute import rpcapi
+from vmctl.compute.live_migration import outgoing as live_migration_outgoing
 from vmctl.compute.live_migration import source as live_migration_source
 from vmctl.conductor import rpcapi as conductor_rpcapi
 from vmctl.objects import migration as migration_obj
@@ -74,6 +75,7 @@ class ComputeManager(manager.Manager):
         self._migrations = {}
         self._incoming = set()
         self._outgoing = threading.BoundedSemaphore(conf.compute.max_concurrent_live_migrations)
+        self._handed = live_migration_outgoing.OutgoingRecords(conf.state_path, conf.host)
         self._lm_deps = types.SimpleNamespace(
             conf=conf, driver=driver, conductor=self.conductor,
             compute=rpcapi.ComputeAPI(conf, transport))
@@ -137,15 +139,16 @@ class ComputeManager(manager.Manager):
     def _recover(self, ctx, known):
         """Finish or undo what a previous run of this agent left half-done."""
         guests = self.driver.list_instances()
+        handed = self._handed.take_all()  # live migrations this source was running
         for inst in known:
             if inst.host != self.host:
                 continue  # incoming: the migration's source side settles it
-            self._recover_one(ctx, inst, guests.get(inst.uuid))
+            self._recover_one(ctx, inst, guests.get(inst.uuid), handed.get(inst.uuid, ()))
         for uuid in set(guests) - {i.uuid for i in known}:
             LOG.warning("Destroying guest %s: no instance of this host has it", uuid)
             self.driver.destroy(GuestRef(uuid))
 
-    def _recover_one(self, ctx, inst, power_state):
+    def _recover_one(self, ctx, inst, power_state, handed=()):
         task = inst.task_state
         if task == states.DELETING:
             self.terminate_instance(ctx, inst)
@@ -162,12 +165,14 @@ class ComputeManager(manager.Manager):
                                          False, power_state or states.NOSTATE,
                                          "interrupted by a restart of the compute service")
         elif task == states.MIGRATING:
-            self._adopt_live_migration(ctx, inst)
+            self._adopt_live_migration(ctx, inst, power_state, handed)
 
-    def _adopt_live_migration(self, ctx, inst):
+    def _adopt_live_migration(self, ctx, inst, power_state=None, handed=()):
         """A live migration from this host whose hypervisor job outlived the
-        restart: watch it to its end again. Without a job (or a driver that
-        cannot tell) the conductor's healer settles the migration."""
+        restart: watch it to its end again. One without a job (it was
+        queued or preparing) whose guest is still here is rolled back now.
+        Anything else (no record, or no guest here) is the conductor's
+        healer's to settle from where the guest runs."""
         adopt = getattr(self.driver, "adopt_live_migration", None)
         try:
             job = adopt(inst) if adopt is not None else None
@@ -175,6 +180,9 @@ class ComputeManager(manager.Manager):
             LOG.exception("Cannot look for a live migration job of %s", inst.uuid)
             return
         if job is None:
+            if power_state not in (None, states.NOSTATE):
+                for migration in handed:
+                    self._abandon_live_migration(ctx, inst, migration)
             return
         record = job.migration
         migration = migration_obj.Migration(
@@ -265,9 +273,17 @@ class ComputeManager(manager.Manager):
     def live_migration(self, ctxt, instance, migration):
         self._start_live_migration(ctxt, instance, migration)
 
+    def _abandon_live_migration(self, ctx, inst, migration):
+        LOG.warning("Rolling back the live migration %s of %s to %s: it had not started "
+                    "when this agent stopped", migration.uuid, inst.uuid,
+                    migration.dest_compute)
+        live_migration_source.SourceRun(ctx, inst, migration, self._lm_deps,
+                                        self._outgoing).abandon()
+
     def _start_live_migration(self, ctxt, instance, migration, adopted_job=None):
         run = live_migration_source.SourceRun(ctxt, instance, migration, self._lm_deps,
                                               self._outgoing)
+        self._handed.add(migration)
         with self._locks_guard:
             self._migrations[migration.uuid] = run
             # Busy from now on, before the thread runs: the healer must not
@@ -279,6 +295,7 @@ class ComputeManager(manager.Manager):
                 with self._working_on(instance.uuid):
                     run.run(adopted_job)
             finally:
+                self._handed.remove(migration.uuid)
                 with self._locks_guard:
                     self._migrations.pop(migration.uuid, None)
                     self._busy[instance.uuid] -= 1

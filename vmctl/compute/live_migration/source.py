@@ -26,6 +26,8 @@ from vmctl.virt import driver as virt_driver
 LOG = logging.getLogger(__name__)
 
 POLICY_EVENT = "live_migration_policy"
+ABANDONED = ("the source compute restarted before the hypervisor job started; "
+             "rolled back, the guest stays on the source")
 
 
 class SourceRun:
@@ -50,6 +52,16 @@ class SourceRun:
     def request_force_complete(self):
         if self.monitor is not None:
             self.monitor.request_force_complete()
+
+    def abandon(self):
+        """After an agent restart: the migration never reached the
+        hypervisor and the guest still runs here. Roll the destination back
+        and fail the migration."""
+        try:
+            self._rollback_destination()
+        finally:
+            self.conductor.live_migration_finished(
+                self.ctx, self.migration.uuid, ms.FAILED, ABANDONED)
 
     # --- the flow ---------------------------------------------------------------
     def run(self, adopted_job=None):
