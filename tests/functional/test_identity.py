@@ -225,27 +225,49 @@ def test_openstacksdk_lists_servers(cloud, users):
         conn.close()
 
 
-def test_openstack_client_with_clouds_yaml(cloud, users, tmp_path):
-    """python-openstackclient, as an operator runs it: a clouds.yaml."""
-    clouds = tmp_path / "clouds.yaml"
+def _openstack(cloud, tmp_path, user, password, project, *args, output=True):
+    """Run python-openstackclient as an operator does: with a clouds.yaml.
+    Its JSON output (``-f json`` is added unless ``output`` is False)."""
+    clouds = tmp_path / ("clouds-%s.yaml" % user)
     clouds.write_text(yaml.safe_dump({"clouds": {"vmctl": {
-        "auth": {"auth_url": cloud.identity_url, "username": "alice",
-                 "password": users["alice"]["password"], "project_name": "proj-a",
-                 "user_domain_name": "Default", "project_domain_name": "Default"},
+        "auth": {"auth_url": cloud.identity_url, "username": user, "password": password,
+                 "project_name": project, "user_domain_name": "Default",
+                 "project_domain_name": "Default"},
         "region_name": "RegionOne", "identity_api_version": 3}}}))
     env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
     env["OS_CLIENT_CONFIG_FILE"] = str(clouds)
     openstack_cli = os.path.join(os.path.dirname(sys.executable), "openstack")
-    for args in (["server", "list"], ["token", "issue"]):
-        result = subprocess.run([openstack_cli, "--os-cloud", "vmctl", *args, "-f", "json"],
-                                capture_output=True, text=True, timeout=120, env=env)
-        assert result.returncode == 0, result.stderr
-        out = json.loads(result.stdout)
-        if args[0] == "token":
-            SECRETS.append(out["id"])
-            assert out["project_id"] == users["alice"]["project_id"]
-        else:
-            assert out == []
+    fmt = ["-f", "json"] if output else []
+    result = subprocess.run([openstack_cli, "--os-cloud", "vmctl", *args, *fmt],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, "openstack %s: %s" % (" ".join(args), result.stderr)
+    return json.loads(result.stdout) if result.stdout.strip() else None
+
+
+def test_openstack_client_with_clouds_yaml(cloud, users, tmp_path):
+    alice = ("alice", users["alice"]["password"], "proj-a")
+    token = _openstack(cloud, tmp_path, *alice, "token", "issue")
+    SECRETS.append(token["id"])
+    assert token["project_id"] == users["alice"]["project_id"]
+    assert _openstack(cloud, tmp_path, *alice, "server", "list") == []
+
+
+def test_openstack_client_manages_identity(cloud, tmp_path):
+    admin = ("admin", cloud.admin_password, "admin")
+    _openstack(cloud, tmp_path, *admin, "project", "create", "proj-cli")
+    SECRETS.append("cli-Passw0rd")
+    user = _openstack(cloud, tmp_path, *admin, "user", "create", "--password",
+                      "cli-Passw0rd", "--project", "proj-cli", "carl")
+    assert user["name"] == "carl" and user["enabled"] is True
+    roles = _openstack(cloud, tmp_path, *admin, "role", "list")
+    assert {r["Name"] for r in roles} >= {"admin", "member", "reader"}
+    _openstack(cloud, tmp_path, *admin, "role", "add", "--user", "carl", "--project",
+               "proj-cli", "member", output=False)
+    found = _openstack(cloud, tmp_path, *admin, "role", "assignment", "list", "--user", "carl",
+                       "--names")
+    assert [(a["Role"], a["Project"]) for a in found] == [("member", "proj-cli@Default")]
+    carl = ("carl", "cli-Passw0rd", "proj-cli")
+    assert _openstack(cloud, tmp_path, *carl, "server", "list") == []
 
 
 def test_key_rotation_keeps_tokens_valid(cloud):

@@ -52,8 +52,16 @@ def _create(session, model, values):
         raise exception.IdentityConflict(kind=_KINDS[model][0], name=values["id"])
     row = model(**values)
     session.add(row)
-    session.flush()
+    _flush(session, _KINDS[model][0], values["name"])
     return row
+
+
+def _flush(session, kind, name):
+    """Flush; a unique constraint lost to a concurrent request is a 409."""
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:
+        raise exception.IdentityConflict(kind=kind, name=name) from None
 
 
 def _update(session, model, row_id, values):
@@ -65,7 +73,7 @@ def _update(session, model, row_id, values):
             raise exception.IdentityConflict(kind=_KINDS[model][0], name=name)
     for key, value in values.items():
         setattr(row, key, value)
-    session.flush()
+    _flush(session, _KINDS[model][0], row.name)
     return row
 
 
@@ -172,8 +180,11 @@ def add_assignment(session, user_id, project_id, role_id):
     get_role(session, role_id)
     key = {"user_id": user_id, "project_id": project_id, "role_id": role_id}
     if session.get(ASSIGNMENT, key) is None:
-        session.add(ASSIGNMENT(**key))
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(ASSIGNMENT(**key))
+        except sa.exc.IntegrityError:
+            pass  # granted by a concurrent request: the grant holds either way
 
 
 def get_assignment(session, user_id, project_id, role_id):
