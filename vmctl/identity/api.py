@@ -36,8 +36,13 @@ def keystone_error(code, message, headers=None):
 
 
 def keystone_errors(handler):
+    """Keystone-shaped errors; 404 everywhere when an external Keystone is
+    the identity service (``auth_strategy = keystone``)."""
     @functools.wraps(handler)
     def wrapper(api, **params):
+        if api.conf.api.auth_strategy == "keystone":
+            return keystone_error(404, "The embedded identity service is off: "
+                                  "[api] auth_strategy = keystone.")
         try:
             return handler(api, **params)
         except errors.ApiError as exc:
@@ -76,10 +81,12 @@ def _flag(api, name):
 
 # --- versions ----------------------------------------------------------------
 
+@keystone_errors
 def versions(api):
     return Reply(300, {"versions": {"values": [views.version(base(api))]}})
 
 
+@keystone_errors
 def show_v3(api):
     return {"version": views.version(base(api))}
 

@@ -5,7 +5,10 @@ import pytest
 import webob
 
 from vmctl import conf as vmctl_conf
+from vmctl.api import app as api_app
 from vmctl.api import auth
+from vmctl.db import api as db_api
+from vmctl.db import models
 from vmctl.identity import api as identity_api
 
 
@@ -139,3 +142,23 @@ def test_keystone_auth_token_in_front():
                         "X-Project-Id": "p", "X-Roles": "admin"})
     assert req.get_response(app).status_int == 401
     assert _get(app, "/v2.1").status_int == 200
+
+
+def test_keystone_strategy_turns_the_embedded_identity_service_off(tmp_path):
+    conf = _conf("keystone")
+    conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+    auth.make_middleware(conf, _echo)  # registers [keystone_authtoken]
+    conf.set_override("www_authenticate_uri", "https://keystone.example/v3",
+                      group="keystone_authtoken")
+    db = db_api.Database("sqlite:///%s" % (tmp_path / "api.sqlite"))
+    models.Base.metadata.create_all(db.engine)
+    try:
+        app = api_app.setup_app(conf, db, None)
+        for method, path in (("GET", "/identity/v3"), ("GET", "/identity"),
+                             ("POST", "/identity/v3/auth/tokens")):
+            resp = webob.Request.blank(path, method=method).get_response(app)
+            assert resp.status_int == 404, (method, path)
+            assert resp.json["error"]["code"] == 404
+        assert _get(app, "/v2.1").status_int == 200
+    finally:
+        db.dispose()
