@@ -248,6 +248,8 @@ def test_destination_restart_while_preparing(rc):
     else:
         assert done["status"] == "failed", done
         _assert_on(rc, api, server, source)
+        [end] = [d for e, _, d in _events(api, server["id"]) if e == "compute_live_migration"]
+        assert "%s did not answer" % dest in end, end
 
 
 def test_destination_restart_while_running(rc, flavors):
@@ -269,10 +271,16 @@ def _conductor_accepted(rc, flavors):
     """Killed while it checks the destination: its cast is lost; the healer
     fails the migration and the guest stays."""
     api = _api(rc)
-    server = _boot_meta(api, "rc-cond-acc", fake_check_destination_seconds=3)
+    server = _boot_meta(api, "rc-cond-acc", fake_check_destination_seconds=4)
     assert _migrate(api, server["id"]).status_code == 202
     _wait_status(api, server, ("accepted",))
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30
+    while "conductor_live_migrate_instance" not in [e for e, _, _ in _events(
+            api, server["id"])]:   # the conductor took the request
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert _migration(api, server["id"])["status"] == "accepted"
     _kill_and_start(rc, "conductor")
     done = _wait_migration(api, server["id"], timeout=60)
     assert done["status"] == "failed", done
