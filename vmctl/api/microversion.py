@@ -49,7 +49,8 @@ ACTION_EVENTS_FOR_ALL = "2.51"  # instance action show: events are shown to
 #              non-admin users too (before: admin only).
 UUID_IDS = "2.53"  # os-services and os-hypervisors: "id" is the uuid;
 #              PUT/DELETE /os-services/{uuid} (status, disabled_reason,
-#              forced_down) replace the host/binary actions.
+#              forced_down) replace the host/binary actions; os-hypervisors
+#              take hypervisor_hostname_pattern and with_servers.
 FLAVOR_DESCRIPTION = "2.55"  # flavors: "description" shown and accepted.
 MIGRATE_HOST = "2.56"  # migrate: optional "host" (still checked by the scheduler).
 ACTION_PAGING = "2.58"  # os-instance-actions: limit, marker (a request id),

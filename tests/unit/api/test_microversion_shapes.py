@@ -62,3 +62,37 @@ def test_migration_user_and_project_filters_from_2_80(env):  # noqa: F811
     assert users("2.80") == ["eve"]
     assert users("2.80", "?project_id=p1") == ["bob", "eve"]
     assert users("2.79") == ["-", "-"]   # no filter, no field before 2.80
+
+
+def test_hypervisor_pattern_and_servers_from_2_53(env):  # noqa: F811
+    from vmctl.db import compute_nodes as db_nodes
+    from vmctl.db import instances as db_instances
+    from vmctl.db import services as db_services
+
+    call, _, db = env
+    server_id = _create(call)[1]["server"]["id"]
+    with db.transaction() as session:
+        for host in ("cn1", "cn2"):
+            db_services.register(session, host, "vmctl-compute", "vmctl-compute")
+            db_nodes.update_inventory(session, host, host + ".node", {
+                "hypervisor_type": "fake", "vcpus": 4, "memory_mb": 4096, "local_gb": 40})
+        db_instances.compare_and_swap(session, server_id, {"host": "cn1",
+                                                           "node": "cn1.node"})
+
+    def hypervisors(query, version="2.53", path="/os-hypervisors"):
+        return call("GET", "/v2.1" + path + query, token=ADMIN, version=version)
+
+    _, found = hypervisors("?hypervisor_hostname_pattern=cn2")
+    assert [h["hypervisor_hostname"] for h in found["hypervisors"]] == ["cn2.node"]
+    assert hypervisors("?hypervisor_hostname_pattern=nope")[0].status_int == 404
+    _, old = hypervisors("?hypervisor_hostname_pattern=nope", version="2.52")
+    assert len(old["hypervisors"]) == 2            # ignored before 2.53
+    _, listed = hypervisors("?with_servers=true", path="/os-hypervisors/detail")
+    by_name = {h["hypervisor_hostname"]: h for h in listed["hypervisors"]}
+    assert [s["uuid"] for s in by_name["cn1.node"]["servers"]] == [server_id]
+    assert "servers" not in by_name["cn2.node"]
+    node_id = by_name["cn1.node"]["id"]
+    _, shown = hypervisors("?with_servers=1", path="/os-hypervisors/" + node_id)
+    assert shown["hypervisor"]["servers"][0]["uuid"] == server_id
+    _, plain = hypervisors("", path="/os-hypervisors/" + node_id)
+    assert "servers" not in plain["hypervisor"]
