@@ -36,8 +36,16 @@ def create(session, values):
         raise AggregateNameExists(name=values["name"])
     row = AGGREGATE(**values)
     session.add(row)
-    session.flush()
+    _flush_unique_name(session, values["name"])
     return row
+
+
+def _flush_unique_name(session, name):
+    """Flush; a name taken meanwhile by a concurrent request is a 409 too."""
+    try:
+        session.flush()
+    except sa.exc.IntegrityError:
+        raise AggregateNameExists(name=name) from None
 
 
 def get(session, aggregate_id):
@@ -61,7 +69,7 @@ def rename(session, row, name):
     if session.scalars(sa.select(AGGREGATE).filter_by(name=name)).first():
         raise AggregateNameExists(name=name)
     row.name = name
-    session.flush()
+    _flush_unique_name(session, name)
 
 
 def delete(session, aggregate_id):
