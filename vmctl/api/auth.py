@@ -212,7 +212,15 @@ def make_middleware(conf, app, db=None, provider=None):
 
 
 def check_listen(conf):
-    """An error message when the configuration must not be served, else None."""
+    """An error message when the configuration must not be served, else None:
+    noauth on a non-loopback address, or vmctl without token keys."""
+    if conf.api.auth_strategy == "vmctl":
+        try:
+            tokens.load_keys(conf.identity.key_repository)
+        except (tokens.KeyRepositoryError, OSError, ValueError) as exc:
+            return ("[api] auth_strategy = vmctl needs the token keys of [identity] "
+                    "key_repository: %s. Run 'vmctl-manage fernet setup'." % exc)
+        return None
     if conf.api.auth_strategy != "noauth":
         return None
     if is_loopback(conf.api.listen):

@@ -10,6 +10,7 @@ from vmctl.api import auth
 from vmctl.db import api as db_api
 from vmctl.db import models
 from vmctl.identity import api as identity_api
+from vmctl.identity import tokens
 
 
 def _conf(strategy, **identity):
@@ -162,3 +163,12 @@ def test_keystone_strategy_turns_the_embedded_identity_service_off(tmp_path):
         assert _get(app, "/v2.1").status_int == 200
     finally:
         db.dispose()
+
+
+def test_vmctl_refuses_to_serve_without_keys(tmp_path):
+    conf = _conf("vmctl", key_repository=str(tmp_path / "keys"))
+    conf.set_override("listen", "0.0.0.0", group="api")
+    refusal = auth.check_listen(conf)
+    assert "fernet setup" in refusal and str(tmp_path / "keys") in refusal
+    tokens.setup(str(tmp_path / "keys"), 3)
+    assert auth.check_listen(conf) is None
