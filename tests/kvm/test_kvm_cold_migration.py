@@ -15,7 +15,8 @@ the new memory, vCPUs and disk; a revert shows the old ones and the same
 data on the source (whose agent restarts meanwhile and keeps the copy).
 Evacuation rebuilds the guest on the other host while the first one's
 agent and libvirtd are stopped; that host cleans up when it returns.
-Deleting a server waiting in VERIFY_RESIZE leaves nothing on either host.
+A stopped server moves and reverts stopped. Deleting a server waiting in
+VERIFY_RESIZE leaves nothing on either host.
 One guest (``mover``) goes through the tests in file order; after each, the kvm fixtures check DESIGN.md's invariants against
 libvirt's domains and the instance folders (a kept ``<uuid>_resize`` copy
 only while a resize waits).
@@ -269,6 +270,39 @@ def test_evacuate_rebuilds_elsewhere_and_the_old_host_cleans_up(kvm_env, mover):
     _runs_only_on(env, sid, dest)
     # The new copy was not touched: the same boot goes on.
     env.wait_heartbeat(sid, after_seq=rebuilt.console.seq + 5, boot=rebuilt.boot)
+
+
+def _shut_off_only_on(env, server_id, host):
+    assert env.lab.domain_state(host, server_id) == libvirt_guest.VIR_DOMAIN_SHUTOFF, (
+        host, env.lab.domains(host))
+    other = _other(env, host)
+    assert env.lab.domain_state(other, server_id) is None, (other, env.lab.domains(other))
+
+
+def test_a_stopped_server_moves_and_reverts_stopped(kvm_env, mover):
+    env, sid = kvm_env, mover["id"]
+    source = env.host_of(env.api.server(sid))
+    before = _seen(env, sid, boot=env.console(sid).boot)
+    _act(env, sid, {"os-stop": None})
+    _wait_settled(env, sid, "SHUTOFF")
+
+    _act(env, sid, {"migrate": None})
+    server = _wait_settled(env, sid, "VERIFY_RESIZE")
+    dest = env.host_of(server)
+    assert dest == _other(env, source)
+    assert server["OS-EXT-STS:power_state"] == 4, server      # shutdown
+    _shut_off_only_on(env, sid, dest)
+
+    _act(env, sid, {"revertResize": None})
+    server = _wait_settled(env, sid, "SHUTOFF")
+    assert env.host_of(server) == source
+    _shut_off_only_on(env, sid, source)
+    assert not os.path.exists(env.cloud.instance_dir(dest, sid))
+
+    _act(env, sid, {"os-start": None})
+    _wait_settled(env, sid, "ACTIVE")
+    again = _seen(env, sid, boot=before.boot + 1)
+    assert (again.data, again.data_state) == (before.data, "kept"), (before, again)
 
 
 def test_deleting_a_resized_server_frees_both_hosts(kvm_env, mover):
