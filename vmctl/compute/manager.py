@@ -170,9 +170,9 @@ class ComputeManager(manager.Manager):
     def _adopt_live_migration(self, ctx, inst, power_state=None, handed=()):
         """A live migration from this host whose hypervisor job outlived the
         restart: watch it to its end again. One without a job (it was
-        queued or preparing) whose guest is still here is rolled back now.
-        Anything else (no record, or no guest here) is the conductor's
-        healer's to settle from where the guest runs."""
+        queued or preparing) whose guest still runs here as before is rolled
+        back now. Anything else (no record, a guest gone or shut off here)
+        is the conductor's healer's to settle from where the guest runs."""
         adopt = getattr(self.driver, "adopt_live_migration", None)
         try:
             job = adopt(inst) if adopt is not None else None
@@ -180,7 +180,7 @@ class ComputeManager(manager.Manager):
             LOG.exception("Cannot look for a live migration job of %s", inst.uuid)
             return
         if job is None:
-            if power_state not in (None, states.NOSTATE):
+            if _runs_as_before(inst, power_state):
                 for migration in handed:
                     self._abandon_live_migration(ctx, inst, migration)
             return
@@ -386,6 +386,14 @@ class ComputeManager(manager.Manager):
         with self._locks_guard:
             self._locks.pop(instance.uuid, None)
         self.conductor.terminate_result(ctxt, instance.uuid, self.host, ok, reason, started)
+
+
+def _runs_as_before(inst, power_state):
+    """The guest runs here as it did before its migration (not shut off or
+    paused by a switch-over libvirt has not finished tidying)."""
+    if inst.vm_state == states.PAUSED:
+        return power_state == states.POWER_PAUSED
+    return power_state == states.RUNNING
 
 
 def _until_answered(what, call, max_delay=30):
