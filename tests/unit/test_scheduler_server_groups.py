@@ -70,3 +70,32 @@ def test_soft_weight_off_when_multiplier_zero():
     busy, empty = host("busy", memory_mb_used=4096, vcpus_used=2), host("empty")
     ordered = weights.order_hosts(conf(soft=0.0), [empty, busy], spec("soft-affinity", busy=1))
     assert names(ordered) == ["empty", "busy"]
+
+
+# --- the compute's late check (conductor side) --------------------------------
+
+def _late(policy, host, rules=None, **others):
+    import types
+
+    from vmctl.conductor.tasks import build
+
+    group = types.SimpleNamespace(uuid="g", policy=policy, rules=rules or {})
+    return build._group_violation(group, collections.Counter(others), host)
+
+
+@pytest.mark.parametrize("policy, rules, others, host, violated", [
+    ("anti-affinity", None, {"a": 1}, "a", True),
+    ("anti-affinity", None, {"a": 1}, "b", False),
+    ("anti-affinity", {"max_server_per_host": 2}, {"a": 1}, "a", False),
+    ("anti-affinity", {"max_server_per_host": 2}, {"a": 2}, "a", True),
+    ("affinity", None, {}, "a", False),
+    ("affinity", None, {"a": 2}, "a", False),
+    ("affinity", None, {"a": 2}, "b", True),
+    ("soft-anti-affinity", None, {"a": 3}, "a", False),
+    ("soft-affinity", None, {"a": 3}, "b", False),
+])
+def test_late_check(policy, rules, others, host, violated):
+    reason = _late(policy, host, rules, **others)
+    assert bool(reason) is violated
+    if violated:
+        assert "instance group policy was violated" in reason
