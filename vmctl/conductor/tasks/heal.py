@@ -13,7 +13,10 @@ what the instance's compute reports now:
   deleting        the guest is gone: finish the delete; else terminate again
   migrating       (live) the source no longer runs the migration: the guest
                   still on the source -> failed, rolled back; only on the
-                  destination -> completed; on neither -> error
+                  destination -> completed; on neither -> error. A guest
+                  shut off or paused on the source (not as before) while the
+                  destination has it (or does not answer) is a switch-over
+                  being tidied: looked at again next round, never rolled back
   resize_*, rebuilding   cold moves: see resize_heal.py
 
 A compute that is still working on the instance, or does not answer, is
@@ -127,6 +130,15 @@ class HealTask:
                                               expected_task_state=states.MIGRATING)
             return
         migration = running[-1]
+        if found["exists"] and not _runs_as_before(row, found["power_state"]):
+            # Shut off or paused on the source: maybe a switch-over the
+            # hypervisor has not finished tidying. Never roll back a
+            # destination that may now run the guest; look again next round.
+            if self._on_destination(ctx, migration, inst) is not False:
+                LOG.warning("Live migration %s of %s: the guest is in power state %s on "
+                            "the source; settling it later", migration.uuid, row.uuid,
+                            found["power_state"])
+                return
         if found["exists"]:
             if migration.dest_compute:
                 self.compute.rollback_live_migration_at_destination(
@@ -135,16 +147,29 @@ class HealTask:
                 ctx, migration.uuid, ms.FAILED, "The migration was lost (its source "
                 "compute or conductor stopped); the guest stays on the source.")
             return
-        on_dest = False
-        if migration.dest_compute:
-            try:
-                on_dest = self.compute.describe_instance(
-                    ctx, migration.dest_compute, inst)["exists"]
-            except messaging.MessagingTimeout:
-                return  # ask again at the next round
+        on_dest = self._on_destination(ctx, migration, inst)
+        if on_dest is None:
+            return  # ask again at the next round
         if on_dest:
             self.live_migrations.finish(ctx, migration.uuid, ms.COMPLETED)
         else:
             self.live_migrations.finish(
                 ctx, migration.uuid, ms.ERROR, "The guest runs on neither host after its "
                 "live migration was lost; rebuild or delete the server.", guest_lost=True)
+
+    def _on_destination(self, ctx, migration, inst):
+        """Whether the destination has the guest; None if it does not answer."""
+        if not migration.dest_compute:
+            return False
+        try:
+            return self.compute.describe_instance(ctx, migration.dest_compute,
+                                                  inst)["exists"]
+        except messaging.MessagingTimeout:
+            return None
+
+
+def _runs_as_before(row, power_state):
+    """The guest runs as it did before its migration started."""
+    if row.vm_state == states.PAUSED:
+        return power_state == states.POWER_PAUSED
+    return power_state == states.RUNNING
