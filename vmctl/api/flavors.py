@@ -59,7 +59,7 @@ def _min_filter(api, name):
     value = api.param(name)
     if value is None:
         return None
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()) or int(value) > types.MAX_INT:
         raise errors.BadRequest("Invalid %s filter [%s]" % (name, value))
     return int(value)
 
@@ -91,15 +91,27 @@ def _values(flavor):
     return {
         "flavorid": str(flavor.get("id") or uuid.uuid4()),
         "name": flavor["name"].strip(),
-        "memory_mb": types.to_int(flavor["ram"]),
-        "vcpus": types.to_int(flavor["vcpus"]),
-        "root_gb": types.to_int(flavor["disk"]),
-        "ephemeral_gb": types.to_int(flavor.get("OS-FLV-EXT-DATA:ephemeral", 0)),
-        "swap": types.to_int(flavor.get("swap", 0)),
+        "memory_mb": _int(flavor, "ram"),
+        "vcpus": _int(flavor, "vcpus"),
+        "root_gb": _int(flavor, "disk"),
+        "ephemeral_gb": _int(flavor, "OS-FLV-EXT-DATA:ephemeral"),
+        "swap": _int(flavor, "swap"),
         "rxtx_factor": float(flavor.get("rxtx_factor", 1.0)),
         "is_public": types.to_bool(flavor.get("os-flavor-access:is_public", True)),
         "description": flavor.get("description"),
     }
+
+
+def _int(flavor, field):
+    """An integer field, bounded as its schema says also when it came as a
+    string of digits (jsonschema bounds only numbers)."""
+    value = types.to_int(flavor.get(field, 0))
+    bounds = schema.create["properties"]["flavor"]["properties"][field]
+    if not bounds["minimum"] <= value <= bounds["maximum"]:
+        raise errors.BadRequest(
+            "Invalid input for field/attribute %s. Value: %s. %s is not between %d and %d"
+            % (field, value, value, bounds["minimum"], bounds["maximum"]))
+    return value
 
 
 def delete(api, flavor_id):

@@ -7,6 +7,9 @@ import sqlalchemy
 from sqlalchemy import event
 from sqlalchemy import orm
 
+# The largest integer id column value on every backend (a signed 32-bit INT).
+MAX_ID = 2147483647
+
 
 class Database:
     def __init__(self, url, pool_size=10, recycle=3600, busy_timeout_ms=30000):
@@ -74,3 +77,13 @@ def _sqlite_begin_immediate(conn):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def int_id(value):
+    """``value`` as an integer row id, or None when it is not one: only ASCII
+    digits ("²".isdigit() is true, int("²") fails) within MAX_ID (a larger
+    number overflows the column's type in SQL)."""
+    text = str(value)
+    if text.isascii() and text.isdigit() and int(text) <= MAX_ID:
+        return int(text)
+    return None

@@ -5,6 +5,7 @@ import uuid as uuidlib
 import sqlalchemy as sa
 
 from vmctl import exception
+from vmctl.db import api as db_api
 from vmctl.db import models
 
 INVENTORY_FIELDS = ("hypervisor_type", "hypervisor_version", "host_ip",
@@ -40,8 +41,8 @@ def list_all(session):
 
 def get(session, node_id):
     query = sa.select(models.ComputeNode)
-    if str(node_id).isdigit():
-        query = query.filter_by(id=int(node_id))
+    if db_api.int_id(node_id) is not None:
+        query = query.filter_by(id=db_api.int_id(node_id))
     else:
         query = query.filter(sa.or_(models.ComputeNode.uuid == str(node_id),
                                     models.ComputeNode.hypervisor_hostname == str(node_id)))

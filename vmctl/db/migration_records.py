@@ -4,6 +4,7 @@ import sqlalchemy as sa
 
 from vmctl import exception
 from vmctl import migration_states as ms
+from vmctl.db import api as db_api
 from vmctl.db import models
 
 MIGRATION = models.Migration
@@ -23,8 +24,8 @@ def create(session, values):
 def get(session, migration_id, instance_uuid=None):
     """By integer id or uuid (optionally of one instance)."""
     query = sa.select(MIGRATION)
-    if str(migration_id).isdigit():
-        query = query.filter_by(id=int(migration_id))
+    if db_api.int_id(migration_id) is not None:
+        query = query.filter_by(id=db_api.int_id(migration_id))
     else:
         query = query.filter_by(uuid=str(migration_id))
     if instance_uuid is not None:

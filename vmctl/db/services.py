@@ -6,6 +6,7 @@ import uuid as uuidlib
 import sqlalchemy as sa
 
 from vmctl import exception
+from vmctl.db import api as db_api
 from vmctl.db import models
 
 
@@ -79,7 +80,8 @@ def list_all(session, binary=None, host=None):
 
 
 def get(session, service_id):
-    row = session.get(models.Service, service_id) if str(service_id).isdigit() else \
+    row_id = db_api.int_id(service_id)
+    row = session.get(models.Service, row_id) if row_id is not None else \
         session.scalars(sa.select(models.Service).filter_by(uuid=str(service_id))).first()
     if row is None:
         raise exception.ServiceNotFound(service_id=service_id)

@@ -1,15 +1,22 @@
 """Regressions found by fuzzing the API (tests/functional/test_api_fuzz.py),
 one test each, on the whole WSGI stack in-process."""
 
+import json
+import urllib.parse
+
 from oslo_config import cfg
 import pytest
 import webob
 
 from vmctl import conf as vmctl_conf
+from vmctl import exception
 from vmctl.api import app as api_app
 from vmctl.db import api as db_api
+from vmctl.db import compute_nodes as db_compute_nodes
 from vmctl.db import flavors as db_flavors
+from vmctl.db import migration_records as db_migrations
 from vmctl.db import models
+from vmctl.db import services as db_services
 
 
 @pytest.fixture
@@ -49,3 +56,61 @@ def test_head_answers_have_no_body(call, path, token, status):
     resp = call("HEAD", path, token=token)
     assert resp.status_int == status
     assert resp.body == b""
+
+
+# --- ids and numbers that str.isdigit() lets through -------------------------
+# "²".isdigit() is true but int("²") fails; a long run of digits overflows
+# the integer columns in SQL. Both were 500s.
+NOT_IDS = ["\u00b2", "99999999999999999999"]
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize("version", ["2.1", "2.53"])
+def test_odd_hypervisor_id_is_a_4xx(call, value, version):
+    resp = call("GET", "/v2.1/os-hypervisors/%s" % urllib.parse.quote(value),
+                headers={"OpenStack-API-Version": "compute " + version})
+    assert resp.status_int in (400, 404), resp.text
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize("name", ["minRam", "minDisk"])
+def test_odd_flavor_filter_is_a_400(call, name, value):
+    resp = call("GET", "/v2.1/flavors?%s=%s" % (name, urllib.parse.quote(value)))
+    assert resp.status_int == 400, resp.text
+    assert name in resp.json["badRequest"]["message"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("ram", "99999999999999999999"), ("vcpus", "2147483648"), ("disk", "99999999999"),
+    ("swap", "99999999999"), ("OS-FLV-EXT-DATA:ephemeral", "99999999999"),
+    ("ram", "0"),  # below the minimum, which jsonschema checks only on numbers
+])
+def test_flavor_numbers_as_strings_are_bounded(call, field, value):
+    flavor = {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, field: value}
+    resp = call("POST", "/v2.1/flavors", json.dumps({"flavor": flavor}).encode())
+    assert resp.status_int == 400, resp.text
+    assert field in resp.json["badRequest"]["message"]
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+@pytest.mark.parametrize("lookup,missing", [
+    (db_migrations.get, db_migrations.MigrationNotFound),
+    (db_services.get, exception.ServiceNotFound),
+    (db_compute_nodes.get, exception.ComputeNodeNotFound),
+])
+def test_odd_ids_are_not_found(tmp_path, lookup, missing, value):
+    db = db_api.Database("sqlite:///%s" % (tmp_path / "ids.sqlite"))
+    models.Base.metadata.create_all(db.engine)
+    try:
+        with db.reader() as session, pytest.raises(missing):
+            lookup(session, value)
+    finally:
+        db.dispose()
+
+
+def test_int_id():
+    assert db_api.int_id("42") == 42
+    assert db_api.int_id(7) == 7
+    assert db_api.int_id(str(db_api.MAX_ID)) == db_api.MAX_ID
+    for value in NOT_IDS + [str(db_api.MAX_ID + 1), "-1", "1.5", "", "abc"]:
+        assert db_api.int_id(value) is None, value
