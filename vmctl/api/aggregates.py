@@ -1,11 +1,13 @@
 """/os-aggregates (admin): host aggregates, which make availability zones.
 
 ``availability_zone`` (in the body or as metadata) puts the aggregate's
-hosts in that zone; a host is in one zone at most (409 otherwise).
+hosts in that zone; a host is in one zone at most (409 otherwise), and a
+host running servers created in its zone cannot leave that zone (409).
 """
 
 import json
 
+from vmctl.api import availability_zones
 from vmctl.api import errors
 from vmctl.api import validation
 from vmctl.api.request import Reply
@@ -13,6 +15,7 @@ from vmctl.api.schemas import aggregates as schema
 from vmctl.api.views import aggregates as views
 from vmctl.api.views import services as service_views
 from vmctl.db import aggregates as db_aggregates
+from vmctl.db import instances as db_instances
 from vmctl.db import services as db_services
 from vmctl.policies import aggregates as policies
 
@@ -55,6 +58,7 @@ def update(api, aggregate_id):
             _check_zone_name(body["availability_zone"])
             db_aggregates.set_metadata(session, row, {
                 db_aggregates.AZ_KEY: body["availability_zone"]})
+            _check_pinned(api, session, db_aggregates.hosts_of(row))
         return {"aggregate": views.aggregate(api, row)}
 
 
@@ -77,12 +81,27 @@ def action(api, aggregate_id):
         if name == "add_host":
             _check_host(session, value["host"])
             db_aggregates.add_host(session, row, value["host"])
+            _check_pinned(api, session, [value["host"]])
         elif name == "remove_host":
             db_aggregates.remove_host(session, row, value["host"])
+            _check_pinned(api, session, [value["host"]])
         else:
             _check_zone_name(value["metadata"].get(db_aggregates.AZ_KEY))
             db_aggregates.set_metadata(session, row, value["metadata"])
+            _check_pinned(api, session, db_aggregates.hosts_of(row))
         return {"aggregate": views.aggregate(api, row)}
+
+
+def _check_pinned(api, session, hosts):
+    """409 (and the change is rolled back) if a server created in a zone
+    runs on one of ``hosts`` and the change moved that host out of it."""
+    zones = availability_zones.compute_zones(session, api.conf)
+    for host in hosts:
+        for inst in db_instances.on_host(session, host):
+            if inst.availability_zone and inst.availability_zone != zones.get(host):
+                raise errors.Conflict(
+                    "Host %s runs server %s, created in availability zone %s: the host "
+                    "cannot leave that zone." % (host, inst.uuid, inst.availability_zone))
 
 
 def _action_body(api):

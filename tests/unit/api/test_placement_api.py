@@ -238,3 +238,28 @@ def test_huge_ids_and_offsets_are_4xx_not_500(cloud):
     assert call("GET", "/v2.1/os-server-groups?offset=-1")[0].status_int == 400
     resp = call("POST", "/v2.1/os-aggregates/1/action", [1], token=ADMIN)[0]
     assert resp.status_int in (400, 404)
+
+
+def test_a_host_with_pinned_servers_keeps_its_zone(cloud):
+    call, _, db = cloud
+    agg_id = _aggregate(call, zone="az1")[1]["aggregate"]["id"]
+    _agg_action(call, agg_id, "add_host", {"host": "cn1"})
+    server_id = _create(call, availability_zone="az1")[1]["server"]["id"]
+    with db.transaction() as session:
+        db_instances.compare_and_swap(session, server_id, {"host": "cn1", "node": "cn1"})
+    resp, out = _agg_action(call, agg_id, "remove_host", {"host": "cn1"})
+    assert resp.status_int == 409 and server_id in out["conflictingRequest"]["message"]
+    assert _agg_action(call, agg_id, "set_metadata",
+                       {"metadata": {"availability_zone": "az2"}})[0].status_int == 409
+    resp = call("PUT", "/v2.1/os-aggregates/%s" % agg_id,
+                {"aggregate": {"availability_zone": "az3"}}, token=ADMIN)[0]
+    assert resp.status_int == 409
+    _, agg = call("GET", "/v2.1/os-aggregates/%s" % agg_id, token=ADMIN)
+    assert agg["aggregate"]["hosts"] == ["cn1"]          # rolled back
+    assert agg["aggregate"]["availability_zone"] == "az1"
+    # Other metadata, and a server in no zone, are no obstacle.
+    assert _agg_action(call, agg_id, "set_metadata",
+                       {"metadata": {"ssd": "true"}})[0].status_int == 200
+    with db.transaction() as session:
+        db_instances.compare_and_swap(session, server_id, {"availability_zone": None})
+    assert _agg_action(call, agg_id, "remove_host", {"host": "cn1"})[0].status_int == 200
