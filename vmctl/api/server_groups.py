@@ -39,7 +39,7 @@ def _paging(api):
     offset = api.param("offset")
     if offset is None:
         return limit, None
-    if not offset.isdigit() or int(offset) > types.MAX_INT:
+    if not (offset.isascii() and offset.isdigit()) or int(offset) > types.MAX_INT:
         raise errors.BadRequest("offset param must be an integer between 0 and %d"
                                 % types.MAX_INT)
     return limit, int(offset)

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from vmctl import exception
+from vmctl.db import api as db_api
 from vmctl.db import group_models
 
 AGGREGATE = group_models.Aggregate
@@ -51,9 +52,10 @@ def _flush_unique_name(session, name):
 def get(session, aggregate_id):
     """By integer id or uuid (as Nova accepts both)."""
     text = str(aggregate_id)
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         # Larger than any id: not found (and no integer overflow in SQL).
-        row = session.get(AGGREGATE, int(text)) if len(text) < 10 else None
+        row_id = db_api.int_id(text)
+        row = session.get(AGGREGATE, row_id) if row_id is not None else None
     else:
         row = session.scalars(sa.select(AGGREGATE).filter_by(uuid=text)).first()
     if row is None:

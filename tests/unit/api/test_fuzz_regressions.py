@@ -11,6 +11,7 @@ import webob
 from vmctl import conf as vmctl_conf
 from vmctl import exception
 from vmctl.api import app as api_app
+from vmctl.db import aggregates as db_aggregates
 from vmctl.db import api as db_api
 from vmctl.db import compute_nodes as db_compute_nodes
 from vmctl.db import flavors as db_flavors
@@ -114,3 +115,21 @@ def test_int_id():
     assert db_api.int_id(str(db_api.MAX_ID)) == db_api.MAX_ID
     for value in NOT_IDS + [str(db_api.MAX_ID + 1), "-1", "1.5", "", "abc"]:
         assert db_api.int_id(value) is None, value
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_odd_aggregate_id_is_not_found(tmp_path, value):
+    db = db_api.Database("sqlite:///%s" % (tmp_path / "ids.sqlite"))
+    models.Base.metadata.create_all(db.engine)
+    try:
+        with db.reader() as session, pytest.raises(db_aggregates.AggregateNotFound):
+            db_aggregates.get(session, value)
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("value", NOT_IDS)
+def test_odd_server_group_offset_is_a_400(call, value):
+    resp = call("GET", "/v2.1/os-server-groups?offset=%s" % urllib.parse.quote(value))
+    assert resp.status_int == 400, resp.text
+    assert "offset" in resp.json["badRequest"]["message"]
