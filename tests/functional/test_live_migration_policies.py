@@ -122,7 +122,8 @@ def test_adaptive_switches_a_hot_set_guest_at_its_floor(pc):
 @pytest.mark.parametrize("escape,expect,last", [
     ({}, "cancelled", "abort"),
     ({"migration:permit_post_copy": "true"}, "completed", "start_postcopy"),
-    ({"migration:permit_auto_converge": "true"}, "completed", "set_downtime"),
+    pytest.param({"migration:permit_auto_converge": "true"}, "completed", "set_downtime",
+                 marks=pytest.mark.slow),   # 96 modelled seconds
 ], ids=["no-escape", "post-copy", "auto-converge"])
 def test_adaptive_on_a_non_converging_guest(pc, escape, expect, last):
     """Non-convergence is detected within a few passes; the policy escalates
@@ -134,7 +135,7 @@ def test_adaptive_on_a_non_converging_guest(pc, escape, expect, last):
     escalation = next(d for k, _, d in decisions if k != "set_downtime")
     assert "converg" in escalation.split(" [")[0], escalation
     assert "evidence" in _figures(escalation), escalation
-    if "auto-converge" in str(escape) or "auto_converge" in str(escape):
+    if escape.get("migration:permit_auto_converge") == "true":
         assert "enable_throttle" in kinds, decisions
 
 
@@ -182,7 +183,7 @@ def test_force_complete_with_post_copy_and_no_abort_after(pc):
     api = _api(pc)
     flavor = _flavor(api, "pol-force-pc", **{
         "migration:policy": "steps", "migration:permit_post_copy": "true",
-        "migration:permit_auto_converge": "false", "migration:bandwidth_mib": "5"})
+        "migration:permit_auto_converge": "false", "migration:bandwidth_mib": "10"})
     server = _boot_meta(api, "pol-force-pc", flavor, dirty_mib=60)
     assert _migrate(api, server["id"]).status_code == 202
     running = _wait_status(api, server, ("running",))

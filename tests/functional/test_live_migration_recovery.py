@@ -232,6 +232,7 @@ def test_source_restart_while_queued_rolls_back(rc, flavors):
 
 # --- the destination compute --------------------------------------------------------------
 
+@pytest.mark.slow   # waits [migration] pre_live_migration_timeout (8 s)
 def test_destination_restart_while_preparing(rc):
     """The destination dies while preparing: the source's request is lost,
     it gives up after [migration] pre_live_migration_timeout and rolls back."""
