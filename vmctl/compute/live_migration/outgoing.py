@@ -37,11 +37,16 @@ class OutgoingRecords:
             return {}
 
     def _write(self, records):
-        os.makedirs(os.path.dirname(self.path), exist_ok=True)
-        tmp = self.path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(records, f)
-        os.replace(tmp, self.path)
+        """Best effort: without the file a restart leaves these migrations
+        to the conductor's healer, as before it existed."""
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            tmp = self.path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(records, f)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            LOG.warning("Cannot record outgoing live migrations in %s: %s", self.path, exc)
 
     def add(self, migration):
         with self._lock:

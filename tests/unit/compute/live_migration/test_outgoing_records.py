@@ -33,3 +33,12 @@ def test_an_unreadable_record_file_is_ignored(tmp_path):
     assert records.take_all() == {}
     records.add(_migration(MIGRATIONS[0]))
     assert list(records.take_all()) == [INSTANCE]
+
+
+def test_an_unwritable_state_path_is_not_fatal(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    records = outgoing.OutgoingRecords(str(blocker / "state"), "compute1")
+    records.add(_migration(MIGRATIONS[0]))     # logged, not raised
+    records.remove(MIGRATIONS[0])
+    assert records.take_all() == {}

@@ -1,0 +1,19 @@
+"""The monitor on a job adopted after an agent restart."""
+
+import types
+
+from vmctl.compute.live_migration import monitor
+
+
+def _monitor(job):
+    return monitor.Monitor(policy=None, facts=None, job=job, on_action=None,
+                           on_progress=None)
+
+
+def test_an_adopted_job_in_post_copy_is_never_aborted():
+    assert _monitor(types.SimpleNamespace(postcopy=True)).request_abort() is False
+
+
+def test_a_job_before_post_copy_can_be_aborted():
+    assert _monitor(types.SimpleNamespace(postcopy=False)).request_abort() is True
+    assert _monitor(types.SimpleNamespace()).request_abort() is True
