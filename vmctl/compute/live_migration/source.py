@@ -42,6 +42,9 @@ class SourceRun:
         self.outgoing = outgoing
         self.monitor = None
         self._abort = threading.Event()
+        # Prepared, and no hypervisor job asked for yet: what an unexpected
+        # failure must undo on the destination.
+        self._only_prepared = False
 
     # --- requests from the operator, through the conductor -----------------
     def request_abort(self):
@@ -73,6 +76,7 @@ class SourceRun:
         except Exception as exc:
             LOG.exception("Live migration %s failed", self.migration.uuid)
             status, reason = ms.ERROR, "unexpected failure on the source: %s" % exc
+            self._undo_preparation()
         self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, reason)
 
     def _run(self):
@@ -104,6 +108,7 @@ class SourceRun:
     def _run_in_slot(self):
         if not self._move(ms.PREPARING):
             return ms.CANCELLED, "the migration was ended while it was queued"
+        self._only_prepared = True
         ready = self._prepare_destination()
         if not ready.get("ok"):
             self._rollback_destination()
@@ -131,6 +136,7 @@ class SourceRun:
 
     def _migrate(self, dest_info):
         policy = self._policy()
+        self._only_prepared = False  # from here the guest may end up on either side
         try:
             job = self.driver.live_migration_start(self.instance, self.migration,
                                                    dest_info, policy)
@@ -159,6 +165,15 @@ class SourceRun:
         self.compute.post_live_migration_at_destination(
             self.ctx, self.migration.dest_compute, self.instance, self.migration)
         self.driver.post_live_migration_at_source(self.instance)
+
+    def _undo_preparation(self):
+        if not self._only_prepared:
+            return
+        try:
+            self._rollback_destination()
+        except Exception:
+            LOG.exception("Could not roll back the destination of live migration %s",
+                          self.migration.uuid)
 
     def _rollback_destination(self):
         self.compute.rollback_live_migration_at_destination(
