@@ -20,6 +20,7 @@ from vmctl.api import instance_actions
 from vmctl.api import microversion as mv
 from vmctl.api import migrations
 from vmctl.api import server_actions
+from vmctl.api import server_groups
 from vmctl.api import servers
 from vmctl.api import services
 from vmctl.api import validation
@@ -69,12 +70,14 @@ QUERY_PARAMS = {
                           "source_compute", "changes-since") + _PAGING,
     services.index: ("binary", "host"),
     images.index: images.LIST_PARAMS,
+    server_groups.index: ("all_projects", "offset") + _PAGING,
 }
 _COUNT = {"type": "integer", "minimum": 0, "maximum": 2147483647}
 QUERY_SCHEMAS = {
     "limit": _COUNT,
     "minRam": _COUNT,
     "minDisk": _COUNT,
+    "offset": _COUNT,
     "changes-since": {"type": "string", "format": "date-time"},
 }
 
