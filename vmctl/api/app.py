@@ -38,6 +38,7 @@ class RootController:
                     "The method %s is not allowed for this resource (allowed: %s)."
                     % (request.method, ", ".join(sorted(set(params)))))
             raise errors.NotFound("The resource could not be found.")
+        _check_json_text(request)
         request.context["vmctl.route"] = (found, params)
         return self.dispatch, []
 
@@ -53,6 +54,20 @@ class RootController:
         api = ApiRequest(self.deps, req, _context(req, found), version or mv.min_version())
         result = found.handler(api, **params)
         return _render(result, version)
+
+
+def _check_json_text(request):
+    """400 for a JSON body that is not UTF-8 text, before pecan reads it as
+    JSON: it would log a traceback for every such request."""
+    if request.content_type not in _JSON_TYPES:
+        return
+    try:
+        request.body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.BadRequest("Malformed request body: not UTF-8 text.") from None
+
+
+_JSON_TYPES = ("application/json", "application/javascript")
 
 
 def _context(req, found):

@@ -2,6 +2,7 @@
 one test each, on the whole WSGI stack in-process."""
 
 import json
+import logging
 import urllib.parse
 
 from oslo_config import cfg
@@ -133,3 +134,12 @@ def test_odd_server_group_offset_is_a_400(call, value):
     resp = call("GET", "/v2.1/os-server-groups?offset=%s" % urllib.parse.quote(value))
     assert resp.status_int == 400, resp.text
     assert "offset" in resp.json["badRequest"]["message"]
+
+
+def test_json_body_that_is_not_utf8_is_a_quiet_400(call, caplog):
+    """pecan logged a traceback (at ERROR) for each such body."""
+    with caplog.at_level(logging.INFO):
+        resp = call("POST", "/v2.1/flavors", b'{"flavor": "\xff\xfe"}')
+    assert resp.status_int == 400, resp.text
+    assert "UTF-8" in resp.json["badRequest"]["message"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
