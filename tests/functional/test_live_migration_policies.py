@@ -33,6 +33,12 @@ HOSTS = ("compute1", "compute2", "compute3")
 # (fake_dirty_rate_mib, fake_working_set_mib) at 50 MiB/s, as simulate.WORKLOADS
 WORKLOADS = {"converging": (5, 128), "slow-converging": (30, 0), "hot-set": (75, 20),
              "non-converging": (60, 0)}
+# slow-converging at 20 MiB/s: the same guest 2.5x slower, so adaptive's
+# window (the prediction fits before the guest converges on its own: 1.7
+# modelled s at 50 MiB/s) lasts 0.4 s of wall time, not 0.17 s: a monitor
+# thread delayed on a loaded machine does not miss it.
+SLOW_LINK = {"migration:bandwidth_mib": "20"}
+WORKLOADS["slow-converging-20"] = (12, 0)
 NO_ESCAPE = {"migration:permit_post_copy": "false", "migration:permit_auto_converge": "false"}
 
 
@@ -91,15 +97,19 @@ def _run(pc, name, specs, workload, expect, timeout=60):
 def test_converging_workloads_complete(pc, policy, workload):
     """Both policies start at the first downtime step (50 ms); 'steps' never
     needs another one, 'adaptive' raises it on the slow-converging guest as
-    soon as its prediction fits 500 ms (25.5 s instead of 26.2 s)."""
-    _, _, decisions = _run(pc, "pol-%s-%s" % (policy, workload),
-                           dict(NO_ESCAPE, **{"migration:policy": policy}), workload,
+    soon as its prediction fits 500 ms (the doc's 25.5 s instead of 26.2 s; here
+    on a 2.5x slower link, see SLOW_LINK)."""
+    specs = dict(NO_ESCAPE, **{"migration:policy": policy})
+    if workload == "slow-converging":
+        specs.update(SLOW_LINK)
+        workload = "slow-converging-20"
+    _, _, decisions = _run(pc, "pol-%s-%s" % (policy, workload), specs, workload,
                            "completed")
     kinds = [kind for kind, _, _ in decisions]
     assert set(kinds) == {"set_downtime"}, decisions
     assert decisions[0][1] == "downtime_ms=50", decisions
     raised = [int(args.split("=")[1]) for _, args, _ in decisions[1:]]
-    if policy == "adaptive" and workload == "slow-converging":
+    if policy == "adaptive" and workload == "slow-converging-20":
         assert raised and 50 < raised[-1] <= 500, decisions
         figures = _figures(decisions[-1][2])
         assert float(figures["predicted_downtime_ms"]) <= 500, figures
@@ -113,10 +123,11 @@ def test_adaptive_switches_a_hot_set_guest_at_its_floor(pc):
     next switch-over (~400 ms) and allows just that, at pass 3."""
     _, _, decisions = _run(pc, "pol-hot-set", {"migration:policy": "adaptive"}, "hot-set",
                            "completed")
-    assert [k for k, _, _ in decisions] == ["set_downtime", "set_downtime"], decisions
-    raised = int(decisions[1][1].split("=")[1])
+    assert {k for k, _, _ in decisions} == {"set_downtime"}, decisions
+    assert len(decisions) >= 2 and decisions[0][1] == "downtime_ms=50", decisions
+    raised = int(decisions[-1][1].split("=")[1])
     assert 400 <= raised <= 500, decisions
-    assert 350 <= float(_figures(decisions[1][2])["predicted_downtime_ms"]) <= 500, decisions
+    assert 350 <= float(_figures(decisions[-1][2])["predicted_downtime_ms"]) <= 500, decisions
 
 
 @pytest.mark.parametrize("escape,expect,last", [
