@@ -90,6 +90,11 @@ class FakeJob:
     def postcopy(self):
         return self.model.postcopy
 
+    @property
+    def paused_by_migration(self):
+        """The job paused the guest (force-complete without post-copy)."""
+        return self.model._paused_at is not None
+
     def stats(self):
         with self._lock:
             self._advance()

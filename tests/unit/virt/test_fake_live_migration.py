@@ -104,3 +104,13 @@ def test_a_job_in_memory_only_writes_nothing(tmp_path):
     job.set_max_downtime(50)
     assert job.status == "running"
     assert os.listdir(tmp_path) == []
+
+
+def test_a_forced_pause_is_replayed(tmp_path):
+    clock = Clock()
+    job, path = _start(tmp_path, clock, dirty_mib=200)
+    clock.now += 3.0
+    assert not job.paused_by_migration
+    job.pause()
+    again = flm.load_job(path, clock=clock)
+    assert again.paused_by_migration

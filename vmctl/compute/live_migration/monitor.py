@@ -42,8 +42,9 @@ class Monitor:
         self._wake = threading.Event()
         self._abort_reason = None
         self._force = False
-        self.paused_guest = False
-        # An adopted job may already be in post-copy (no abort from there).
+        # An adopted job may already have paused the guest (force-complete:
+        # unpaused if the migration fails) or be in post-copy (no abort).
+        self.paused_guest = bool(getattr(job, "paused_by_migration", False))
         self.postcopy = bool(getattr(job, "postcopy", False))
 
     # --- operator requests (any thread) ---------------------------------------
