@@ -11,6 +11,7 @@ policy with flavor extra specs.
 """
 
 import re
+import signal
 
 import pytest
 
@@ -235,3 +236,31 @@ def test_incoming_limit(pc):
     assert api.delete(_path(first, running)).status_code == 202
     assert _wait_migration(api, first["id"])["status"] == "cancelled"
     _assert_on(pc, api, first, "compute1")
+
+
+def test_incoming_limit_survives_a_destination_restart(pc):
+    """The destination remembers what it prepared for (state_path): after a
+    restart the migration it receives still counts against its limit."""
+    api = _api(pc)
+    stuck = _flavor(api, "pol-incoming-restart", **dict(NO_ESCAPE,
+                                                         **{"migration:policy": "steps"}))
+    first = _boot_on(pc, "compute1", ["pol-inr-1"], stuck, dirty_mib=200)[0]
+    second = _boot_on(pc, "compute2", ["pol-inr-2"])[0]
+    assert _migrate(api, first["id"], host="compute3").status_code == 202
+    running = _wait_status(api, first, ("running",))
+    pc.stop_process("compute3", signal.SIGKILL)
+    pc.start_compute("compute3")
+    assert _migrate(api, second["id"], host="compute3").status_code == 202
+    refused = _wait_migration(api, second["id"])
+    assert refused["status"] == "failed", refused
+    details = " ".join(d or "" for _, r, d in _events(api, second["id"]) if r == "Error")
+    assert "max_incoming_live_migrations" in details, details
+    _assert_on(pc, api, second, "compute2")
+    _force(api, first, running)
+    assert _wait_migration(api, first["id"], timeout=60)["status"] == "completed"
+    _assert_on(pc, api, first, "compute3")
+    # ... and once it is over, compute3 takes the next one.
+    assert _migrate(api, second["id"], host="compute3").status_code == 202
+    assert _wait_migration(api, second["id"], statuses=("completed",) + TERMINAL[1:])[
+        "status"] == "completed"
+    _assert_on(pc, api, second, "compute3")

@@ -73,7 +73,9 @@ class ComputeManager(manager.Manager):
         self._workers = threading.BoundedSemaphore(conf.compute.worker_threads)
         self._busy = collections.Counter()
         self._migrations = {}
-        self._incoming = set()
+        self._incoming = set()  # migrations this destination prepared for
+        self._received = live_migration_outgoing.OutgoingRecords(conf.state_path, conf.host,
+                                                                 "in")
         self._outgoing = threading.BoundedSemaphore(conf.compute.max_concurrent_live_migrations)
         self._handed = live_migration_outgoing.OutgoingRecords(conf.state_path, conf.host)
         self._lm_deps = types.SimpleNamespace(
@@ -140,6 +142,7 @@ class ComputeManager(manager.Manager):
         """Finish or undo what a previous run of this agent left half-done."""
         guests = self.driver.list_instances()
         handed = self._handed.take_all()  # live migrations this source was running
+        self._recover_incoming({i.uuid for i in known if i.host != self.host})
         for inst in known:
             if inst.host != self.host:
                 continue  # incoming: the migration's source side settles it
@@ -147,6 +150,24 @@ class ComputeManager(manager.Manager):
         for uuid in set(guests) - {i.uuid for i in known}:
             LOG.warning("Destroying guest %s: no instance of this host has it", uuid)
             self.driver.destroy(GuestRef(uuid))
+
+    def _recover_incoming(self, incoming):
+        """Migrations prepared here before the restart still count against
+        the incoming limit while the conductor has them under way."""
+        for instance_uuid, migrations in self._received.take_all().items():
+            if instance_uuid in incoming:
+                for migration in migrations:
+                    self._track_incoming(migration)
+
+    def _track_incoming(self, migration):
+        with self._locks_guard:
+            self._incoming.add(migration.uuid)
+        self._received.add(migration)
+
+    def _untrack_incoming(self, migration):
+        with self._locks_guard:
+            self._incoming.discard(migration.uuid)
+        self._received.remove(migration.uuid)
 
     def _recover_one(self, ctx, inst, power_state, handed=()):
         task = inst.task_state
@@ -306,27 +327,23 @@ class ComputeManager(manager.Manager):
                          daemon=True).start()
 
     def pre_live_migration(self, ctxt, instance, migration):
-        with self._locks_guard:
-            self._incoming.add(migration.uuid)
+        self._track_incoming(migration)
         try:
             return {"ok": True, "info": self.driver.pre_live_migration(
                 instance, migration, {})}
         except virt_driver.VirtError as exc:
-            with self._locks_guard:
-                self._incoming.discard(migration.uuid)
+            self._untrack_incoming(migration)
             return {"ok": False, "reason": str(exc)}
 
     def post_live_migration_at_destination(self, ctxt, instance, migration):
         self.driver.post_live_migration_at_destination(instance, migration)
-        with self._locks_guard:
-            self._incoming.discard(migration.uuid)
+        self._untrack_incoming(migration)
 
     def rollback_live_migration_at_destination(self, ctxt, instance, migration):
         try:
             self.driver.rollback_live_migration_at_destination(instance, migration)
         finally:
-            with self._locks_guard:
-                self._incoming.discard(migration.uuid)
+            self._untrack_incoming(migration)
 
     def live_migration_abort(self, ctxt, migration_uuid):
         with self._locks_guard:

@@ -1,10 +1,16 @@
-"""The source compute's own record of the live migrations it was handed.
+"""A compute's own record of the live migrations it takes part in.
 
-Written when the source takes a migration (``live_migration``), removed
-when its run ends. A restarted agent reads it back: a migration with a
-hypervisor job left is adopted; one without (it was queued or preparing)
-is rolled back at once rather than left to the conductor's healer. The
-file lives in ``state_path`` and holds only what the migration object
+``out``, on the source: written when it takes a migration
+(``live_migration``), removed when its run ends. A restarted agent reads it
+back: a migration with a hypervisor job left is adopted; one without (it
+was queued or preparing) is rolled back at once rather than left to the
+conductor's healer.
+
+``in``, on the destination: the migrations it prepared for
+(``pre_live_migration``) until post-migration or rollback; they count
+against ``[compute] max_incoming_live_migrations``, across its restarts too.
+
+The files live in ``state_path`` and hold only what the migration object
 carries (no secrets).
 """
 
@@ -22,8 +28,8 @@ FIELDS = ("uuid", "instance_uuid", "migration_type", "status", "source_compute",
 
 
 class OutgoingRecords:
-    def __init__(self, state_path, host):
-        self.path = os.path.join(state_path, "live-migrations-out-%s.json" % host)
+    def __init__(self, state_path, host, direction="out"):
+        self.path = os.path.join(state_path, "live-migrations-%s-%s.json" % (direction, host))
         self._lock = threading.Lock()
 
     def _read(self):
