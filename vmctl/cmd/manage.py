@@ -9,6 +9,7 @@
     vmctl-manage [--config-file F] user create NAME (--password P | --password-env VAR)
     vmctl-manage [--config-file F] project create NAME
     vmctl-manage [--config-file F] role add --user U --project P --role R
+    vmctl-manage [--config-file F] openapi [--output FILE]
 
 Passwords are best passed through --password-env (or typed at the prompt):
 a --password on the command line is visible to every local user.
@@ -232,6 +233,21 @@ def _project(session, name_or_id):
     return row
 
 
+def openapi_write(conf, args):
+    """The API's OpenAPI document (as GET /v2.1/openapi.json serves it)."""
+    import json
+
+    from vmctl.api import openapi
+
+    text = json.dumps(openapi.document(conf), indent=2, sort_keys=True) + "\n"
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        with open(args.output, "w") as f:
+            f.write(text)
+    return 0
+
+
 def non_negative_int(text):
     value = int(text)
     if value < 0:
@@ -275,6 +291,10 @@ def _add_commands(subparsers):
                         help="succeed without change if a flavor of that name exists")
     create.set_defaults(func=flavor_create)
     _add_identity_commands(subparsers)
+
+    spec = subparsers.add_parser("openapi", help="write the API's OpenAPI document")
+    spec.add_argument("--output", default=None, help="file to write (default: stdout)")
+    spec.set_defaults(func=openapi_write)
 
 
 def _add_password_args(parser):

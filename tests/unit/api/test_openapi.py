@@ -149,3 +149,13 @@ def test_served_without_a_token(conf, tmp_path):
     assert resp.status_int == 200, resp.text
     assert resp.json["openapi"] == openapi.OPENAPI_VERSION
     assert resp.json["servers"] == [{"url": "http://localhost"}]
+
+
+def test_vmctl_manage_writes_the_document(tmp_path, doc):
+    from vmctl.cmd import manage
+
+    path = tmp_path / "openapi.json"
+    assert manage.main(["--config-file", "/dev/null", "openapi", "--output", str(path)]) == 0
+    written = json.loads(path.read_text())
+    assert written["paths"].keys() == doc["paths"].keys()
+    assert written["servers"] == [{"url": "/"}]
