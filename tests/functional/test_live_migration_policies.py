@@ -12,6 +12,7 @@ policy with flavor extra specs.
 
 import re
 import signal
+import time
 
 import pytest
 
@@ -173,6 +174,20 @@ def test_steps_completion_timeout(pc, action, post_copy, expect, kind):
 
 
 # --- aborts and force-complete ------------------------------------------------------------
+
+def test_abort_while_accepted(pc):
+    """Aborted while the conductor still checks the destination: cancelled at
+    once; the conductor then finds it ended and releases what it claimed."""
+    api = _api(pc)
+    server = _boot_meta(api, "pol-abort-acc", fake_check_destination_seconds=2)
+    assert _migrate(api, server["id"]).status_code == 202
+    accepted = _wait_status(api, server, ("accepted",))
+    assert api.delete(_path(server, accepted)).status_code == 202
+    done = _wait_migration(api, server["id"])
+    assert done["status"] == "cancelled", done
+    _assert_on(pc, api, server, server["OS-EXT-SRV-ATTR:host"])
+    time.sleep(3)   # the conductor's check ends; invariants (claims) checked after
+
 
 def test_abort_while_preparing(pc):
     api = _api(pc)
