@@ -2,6 +2,7 @@
 
 import uuid
 
+from vmctl import exception
 from vmctl.api import errors
 from vmctl.api import microversion as mv
 from vmctl.api import validation
@@ -33,9 +34,13 @@ def _list(api):
     limit = api.limit()
     kwargs = {"min_ram": _min_filter(api, "minRam"),
               "min_disk": _min_filter(api, "minDisk")}
+    marker = api.param("marker")
     with api.db.reader() as session:
-        return db_flavors.list_all(session, is_public=is_public, limit=limit,
-                                   marker=api.param("marker"), **kwargs)
+        try:
+            return db_flavors.list_all(session, is_public=is_public, limit=limit,
+                                       marker=marker, **kwargs)
+        except exception.FlavorNotFound:  # as the other lists: a bad request
+            raise errors.BadRequest("marker [%s] not found" % marker) from None
 
 
 def _page(api, collection, body, rows):

@@ -143,3 +143,10 @@ def test_json_body_that_is_not_utf8_is_a_quiet_400(call, caplog):
     assert resp.status_int == 400, resp.text
     assert "UTF-8" in resp.json["badRequest"]["message"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+def test_unknown_flavor_marker_is_a_400(call):
+    """Found as a 404 by the fuzzer; the other lists answer 400."""
+    resp = call("GET", "/v2.1/flavors?marker=no-such-flavor")
+    assert resp.status_int == 400, resp.text
+    assert "marker" in resp.json["badRequest"]["message"]
