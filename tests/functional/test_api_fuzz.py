@@ -86,8 +86,11 @@ def _json_patch(ctx, value):
 
 
 def _describe(case):
-    body = case.body if isinstance(case.body, (dict, list, str, int, float, type(None))) \
-        else repr(case.body)[:100]
+    body = case.body
+    if isinstance(body, bytes):
+        body = repr(body[:100])
+    elif not isinstance(body, (dict, list, str, int, float, type(None))):
+        body = "-"  # none
     return "%s %s query=%s headers=%s body=%s" % (
         case.method, case.formatted_path, case.query,
         {k: v for k, v in (case.headers or {}).items() if k != "X-Auth-Token"},
@@ -290,11 +293,32 @@ def _real_things(cloud, who):
              "flavor_id": flavor, "key": "hw:cpu_policy", "image_id": image.json()["id"],
              # body fields
              "flavorRef": flavor, "imageRef": image.json()["id"], "host": cloud.computes[-1]}
+    known["server_group_id"] = _create(api, "os-server-groups", "server_group",
+                                       {"name": "fuzz", "policy": "anti-affinity"})
     if user == "admin":
         known["hypervisor_id"] = admin.get("os-hypervisors").json()["hypervisors"][0]["id"]
+        known["aggregate_id"] = str(_create(admin, "os-aggregates", "aggregate",
+                                            {"name": "fuzz-%s" % secrets.token_hex(3)}))
+        identity = _root(cloud) + "/identity/v3/"
+        suffix = secrets.token_hex(3)
+        known.update(
+            domain_id="default",
+            project_id=_create(admin, identity + "projects", "project",
+                               {"name": "fuzz-" + suffix, "domain_id": "default"}),
+            user_id=_create(admin, identity + "users", "user",
+                            {"name": "fuzz-" + suffix, "password": "fuzz-" + suffix,
+                             "domain_id": "default"}),
+            role_id=_create(admin, identity + "roles", "role", {"name": "fuzz-" + suffix}))
         migrating, known["migration_id"] = _live_migration(cloud, admin)
         known["server_id"] = [server["id"], migrating]
     return known
+
+
+def _create(api, path, key, values):
+    """The id of a ``key`` thing POSTed to ``path``."""
+    resp = api.post(path, json={key: values})
+    assert resp.status_code in (200, 201), resp.text
+    return resp.json()[key]["id"]
 
 
 # A guest that cannot converge, under Nova's schedule with no way out.

@@ -12,6 +12,8 @@ copy is translated (``to_openapi``), never the schema itself.
 import copy
 import re
 
+from vmctl.api import aggregates
+from vmctl.api import availability_zones
 from vmctl.api import flavor_extra_specs
 from vmctl.api import flavors
 from vmctl.api import hypervisors
@@ -25,6 +27,7 @@ from vmctl.api import servers
 from vmctl.api import services
 from vmctl.api import validation
 from vmctl.api import versions
+from vmctl.identity import api as identity
 
 OPENAPI_VERSION = "3.1.0"
 PATH = "/v2.1/openapi.json"
@@ -46,14 +49,29 @@ SUCCESS = {
     images.create: (201,),
     images.upload: (204,),
     images.download: (200, 204),  # 204: no data uploaded yet
+    aggregates.create: (200,),
+    aggregates.delete: (200, 204),  # an empty 200 reaches the client as a 204 (pecan)
+    aggregates.action: (200,),
+    server_groups.create: (200,),
+    identity.versions: (300,),
+    identity.issue_token: (201,),
+    identity.revoke_token: (204,),
+    identity.create_user: (201,),
+    identity.change_password: (204,),
+    identity.create_project: (201,),
+    identity.create_role: (201,),
+    identity.check_grant: (204,),
+    identity.create_grant: (204,),
+    identity.revoke_grant: (204,),
 }
 BY_METHOD = {"GET": (200,), "POST": (202,), "PUT": (200,), "PATCH": (200,),
              "DELETE": (204,)}
 # The modules whose handlers are described by SUCCESS and BY_METHOD; the
 # handlers of any other module are documented as answering "2XX".
 DESCRIBED = frozenset(m.__name__ for m in (
-    flavors, flavor_extra_specs, hypervisors, images, instance_actions, migrations,
-    server_actions, servers, services, versions)) | {__name__}
+    aggregates, availability_zones, flavors, flavor_extra_specs, hypervisors, identity,
+    images, instance_actions, migrations, server_actions, server_groups, servers,
+    services, versions)) | {__name__}
 # Success bodies that are not JSON.
 NO_BODY = (204,)
 BINARY_BODY = {images.download: images.OCTET_STREAM}
@@ -212,7 +230,7 @@ def _responses(route):
     handler = route.handler
     responses = {}
     for code in _success_codes(route):
-        responses[str(code)] = _success(handler, code)
+        responses[str(code)] = _success(route, code)
     codes = list(ERRORS) + list(ERRORS_OF.get(handler, ()))
     if not route.public:
         codes += ERRORS_AUTHENTICATED
@@ -231,11 +249,11 @@ def _success_codes(route):
     return SUCCESS.get(route.handler, BY_METHOD.get(route.method, (200,)))
 
 
-def _success(handler, code):
+def _success(route, code):
     response = {"description": "Success"}
-    if code in NO_BODY:
+    if code in NO_BODY or route.method == "HEAD":
         return response
-    media = BINARY_BODY.get(handler)
+    media = BINARY_BODY.get(route.handler)
     if media is not None:
         response["content"] = {media: {"schema": {"type": "string", "format": "binary"}}}
     else:
