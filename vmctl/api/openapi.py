@@ -27,6 +27,7 @@ from vmctl.api import servers
 from vmctl.api import services
 from vmctl.api import validation
 from vmctl.api import versions
+from vmctl.api.schemas import parameter_types
 from vmctl.identity import api as identity
 
 OPENAPI_VERSION = "3.1.0"
@@ -90,7 +91,7 @@ QUERY_PARAMS = {
     images.index: images.LIST_PARAMS,
     server_groups.index: ("all_projects", "offset") + _PAGING,
 }
-_COUNT = {"type": "integer", "minimum": 0, "maximum": 2147483647}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": parameter_types.MAX_INT}
 QUERY_SCHEMAS = {
     "limit": _COUNT,
     "minRam": _COUNT,
@@ -138,9 +139,9 @@ def document(conf, version=None, base_url=None, route_table=None):
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": "vmctl", "version": str(version),
-                 "description": "The compute API (microversion %s) and the image API of "
-                                "vmctl. Request bodies are the schemas the API validates "
-                                "with." % (version,)},
+                 "description": "The compute API (microversion %s), the image API and "
+                                "the identity API of vmctl. Request bodies are the schemas "
+                                "the API validates with." % (version,)},
         "servers": [{"url": base_url or "/"}],
         "paths": paths,
         "security": [{"token": []}],
