@@ -1,10 +1,14 @@
 """Fuzz the whole API from the OpenAPI document it serves (schemathesis).
 
 A real cloud (fake computes) answers every operation of
-``GET /v2.1/openapi.json`` with generated requests, as the admin and as a
-member: no answer may be a 5xx, and a body that says it is JSON must parse.
+``GET /v2.1/openapi.json`` with generated requests, valid and invalid, as
+the admin and as a member: no answer may be a 5xx, a body that says it is
+JSON must parse, and a success status must be one the document lists. Many
+cases aim at real things (a server, a running live migration, a flavor, an
+image, identity records...) and some carry TRICKY path or query values.
 Every problem found is collected (not only the first), then reported
-together. ``VMCTL_FUZZ_EXAMPLES`` sets the examples per operation.
+together. ``VMCTL_FUZZ_EXAMPLES`` sets the examples per operation and
+``VMCTL_FUZZ_VERBOSE=1`` (with ``-s``) prints the statuses seen.
 """
 
 import collections
@@ -101,8 +105,8 @@ def fuzz(schema, base_url, headers, max_examples=MAX_EXAMPLES, statuses=None, kn
     """Call every operation of ``schema`` with generated requests; a list of
     (case, problems, answer) for the responses ``problems_of`` objects to.
 
-    ``known`` maps path parameter names to ids of real things: about half
-    the cases aim at them instead of at generated ids. DELETEs run last, so
+    ``known`` maps path parameter (and body field) names to ids of real
+    things, or lists of them: most cases aim at them (see ``_cases``). DELETEs run last, so
     they do not take those things away from the other operations first.
     ``statuses`` (a Counter) counts the answers per (operation, status).
     """
