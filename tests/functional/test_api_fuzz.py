@@ -252,24 +252,32 @@ def test_fuzz_reports_a_500_a_lying_body_and_an_undocumented_status():
 
 # --- the API ------------------------------------------------------------------
 
+# A slow link and no completion timeout: a guest dirtying its memory faster
+# than the link stays migrating until forced or aborted.
+_COMPUTE = {"fake": {"migration_bandwidth_mib": 50, "migration_time_scale": 20},
+            "migration": {"completion_timeout": 0}}
+
+
 @pytest.fixture(scope="module")
 def fuzz_cloud(cloud_factory):
-    # A slow link and no completion timeout: a guest dirtying its memory
-    # faster than the link stays migrating until forced or aborted.
-    compute = {"fake": {"migration_bandwidth_mib": 50, "migration_time_scale": 20},
-               "migration": {"completion_timeout": 0}}
-    return cloud_factory("fuzz", computes=2,
-                         conf_overrides={"api": {"auth_strategy": "noauth"}},
-                         compute_conf={h: compute for h in ("compute1", "compute2")})
+    """noauth: X-Auth-Token is user:project."""
+    return cloud_factory("fuzz", computes=2, auth="noauth",
+                         compute_conf={h: _COMPUTE for h in ("compute1", "compute2")})
+
+
+@pytest.fixture(scope="module")
+def token_cloud(cloud_factory):
+    """The embedded identity service: real tokens."""
+    return cloud_factory("fuzz-tokens", computes=2, auth="vmctl",
+                         compute_conf={h: _COMPUTE for h in ("compute1", "compute2")})
 
 
 def _root(cloud):
     return "http://127.0.0.1:%d" % cloud.api_port
 
 
-@pytest.fixture(scope="module")
-def api_schema(fuzz_cloud):
-    resp = requests.get(_root(fuzz_cloud) + openapi.PATH, timeout=30)
+def _served_schema(cloud):
+    resp = requests.get(_root(cloud) + openapi.PATH, timeout=30)
     assert resp.status_code == 200, resp.text
     return schemathesis.openapi.from_dict(resp.json())
 
@@ -368,15 +376,25 @@ def _end_live_migrations(cloud, timeout=120):
 @pytest.mark.slow
 @pytest.mark.parametrize("who", [pytest.param(("admin", "admin"), id="admin"),
                                  pytest.param(("user1", "proj1"), id="member")])
-def test_no_server_errors(fuzz_cloud, api_schema, who):
+def test_no_server_errors(fuzz_cloud, who):
+    _fuzz_as(fuzz_cloud, who, {"X-Auth-Token": "%s:%s" % who})
+
+
+@pytest.mark.slow
+def test_no_server_errors_with_real_tokens(token_cloud):
+    """The same as the admin, authenticated by a token of the identity service."""
+    _fuzz_as(token_cloud, ("admin", "admin"), {"X-Auth-Token": token_cloud.token()[0]})
+
+
+def _fuzz_as(cloud, who, headers):
     statuses = collections.Counter()
     try:
-        known = _real_things(fuzz_cloud, who)
-        found = fuzz(api_schema, _root(fuzz_cloud), {"X-Auth-Token": "%s:%s" % who},
-                     statuses=statuses, known=known)
+        known = _real_things(cloud, who)
+        found = fuzz(_served_schema(cloud), _root(cloud), headers, statuses=statuses,
+                     known=known)
     finally:
-        _end_live_migrations(fuzz_cloud)
-        fuzz_cloud.delete_all_servers(timeout=120)
+        _end_live_migrations(cloud)
+        cloud.delete_all_servers(timeout=120)
     if os.environ.get("VMCTL_FUZZ_VERBOSE"):
         print("\n".join("%s -> %d: %d" % (label, status, count)
                         for (label, status), count in sorted(statuses.items())))
