@@ -37,7 +37,7 @@ MAX_EXAMPLES = int(os.environ.get("VMCTL_FUZZ_EXAMPLES", "25"))
 # Operations the fuzzer must get a success from (it aims at real things),
 # and the share of all operations that must answer at least one success.
 REACHED = ["POST /v2.1/servers", "GET /v2.1/servers/{server_id}"]
-REACHED_SHARE = 0.33
+REACHED_SHARE = 0.25  # a member is refused most admin APIs: ~40% here
 # Values random strings seldom are, that parsers of ids and numbers trip on:
 # "²".isdigit() is true, int("²") fails; too large for an SQL integer.
 TRICKY = ["\u00b2", "99999999999999999999", "2147483648", "-1", "0", "1.5", "1e3",
