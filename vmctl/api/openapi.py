@@ -86,7 +86,12 @@ QUERY_PARAMS = {
     flavors.index: ("is_public", "minRam", "minDisk") + _PAGING,
     flavors.detail: ("is_public", "minRam", "minDisk") + _PAGING,
     migrations.list_all: ("instance_uuid", "status", "migration_type", "host",
-                          "source_compute", "changes-since") + _PAGING,
+                          "source_compute", "user_id", "project_id", "changes-since",
+                          "changes-before") + _PAGING,
+    instance_actions.index: ("changes-since", "changes-before") + _PAGING,
+    hypervisors.index: ("hypervisor_hostname_pattern", "with_servers"),
+    hypervisors.detail: ("hypervisor_hostname_pattern", "with_servers"),
+    hypervisors.show: ("with_servers",),
     services.index: ("binary", "host"),
     images.index: images.LIST_PARAMS,
     server_groups.index: ("all_projects", "offset") + _PAGING,
@@ -98,6 +103,7 @@ QUERY_SCHEMAS = {
     "minDisk": _COUNT,
     "offset": _COUNT,
     "changes-since": {"type": "string", "format": "date-time"},
+    "changes-before": {"type": "string", "format": "date-time"},
 }
 
 # Error statuses every operation may answer, and those of some kinds of route.
