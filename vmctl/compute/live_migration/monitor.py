@@ -28,6 +28,17 @@ LOG = logging.getLogger(__name__)
 FIRST_POLL_S = 0.025
 
 
+def next_wait(poll_interval, polls):
+    """Seconds to wait after poll number ``polls`` (0 = the first).
+
+    Quickly at first, then every poll_interval: a short migration is seen
+    to end within tens of milliseconds, a long one costs no more polls than
+    a steady rate. (The end of a job that has ``notify_on_end`` cuts the
+    wait short.)
+    """
+    return min(poll_interval, FIRST_POLL_S * 2 ** polls)
+
+
 class Monitor:
     def __init__(self, policy, facts, job, on_action, on_progress,
                  poll_interval=0.5, progress_interval=5.0, clock=time.monotonic):
@@ -46,6 +57,9 @@ class Monitor:
         # unpaused if the migration fails) or be in post-copy (no abort).
         self.paused_guest = bool(getattr(job, "paused_by_migration", False))
         self.postcopy = bool(getattr(job, "postcopy", False))
+        notify_on_end = getattr(job, "notify_on_end", None)
+        if notify_on_end is not None:
+            notify_on_end(self._wake.set)
 
     # --- operator requests (any thread) ---------------------------------------
     def request_abort(self, reason="aborted by the operator"):
@@ -94,16 +108,10 @@ class Monitor:
             if saved_at is None or now - saved_at >= self.progress_interval:
                 self.on_progress(stats)
                 saved_at = now
-            self._wake.wait(self._interval(polls))
+            self._wake.wait(next_wait(self.poll_interval, polls))
             self._wake.clear()
             polls += 1
         self.on_progress(self.job.stats())
-
-    def _interval(self, polls):
-        """Poll quickly at first, then every poll_interval: a short migration
-        is seen to end within tens of milliseconds, a long one costs no more
-        polls than a steady rate."""
-        return min(self.poll_interval, FIRST_POLL_S * 2 ** polls)
 
     def _apply(self, action, stats):
         if isinstance(action, act.StartPostCopy) and self.paused_guest:

@@ -5,7 +5,9 @@ lazily, reopens it after libvirtd went away, and forwards domain lifecycle
 events as ``(uuid, power_state)`` to a handler. libvirt's event loop runs in
 one daemon thread (``virEventRunDefaultImpl``); handlers are called from a
 second daemon thread fed by a queue, so a slow handler never stalls libvirt's
-keepalives.
+keepalives. ``watch_domain(uuid, fn)`` also calls ``fn()`` on every
+lifecycle event of one domain, straight from the event loop thread (so fn
+must be quick: the migration monitor's wake-up sets an Event).
 
 libvirt-python is imported lazily; the pure helpers (error classification,
 event mapping) need no libvirt.
@@ -141,6 +143,8 @@ class Host:
         self._events = queue.Queue()
         self._last_states = {}      # uuid -> last power_state delivered
         self._dispatcher = None
+        self._watchers = {}         # uuid -> [fn()] called on its lifecycle events
+        self._watchers_lock = threading.Lock()
 
     # --- connection ----------------------------------------------------------
     def get_connection(self):
@@ -235,10 +239,34 @@ class Host:
                 self._conn.domainEventRegisterAny(
                     None, _libvirt().VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
 
+    def watch_domain(self, uuid, fn):
+        """Call ``fn()`` on each lifecycle event of domain ``uuid`` (from the
+        event loop thread: fn must be quick). Returns the function that stops
+        it. Needs the event handler to be set (the agent always sets it)."""
+        with self._watchers_lock:
+            self._watchers.setdefault(uuid, []).append(fn)
+
+        def unwatch():
+            with self._watchers_lock:
+                found = self._watchers.get(uuid, [])
+                if fn in found:
+                    found.remove(fn)
+                if not found:
+                    self._watchers.pop(uuid, None)
+        return unwatch
+
     def _on_lifecycle(self, conn, dom, event, detail, opaque):
+        uuid = dom.UUIDString()
+        with self._watchers_lock:
+            watchers = list(self._watchers.get(uuid, ()))
+        for fn in watchers:
+            try:
+                fn()
+            except Exception:
+                LOG.exception("Domain watcher failed for %s", uuid)
         power_state = lifecycle_power_state(event, detail)
         if power_state is not None:
-            self._events.put(("lifecycle", (dom.UUIDString(), power_state)))
+            self._events.put(("lifecycle", (uuid, power_state)))
 
     def _dispatch_events(self):
         delay = 1

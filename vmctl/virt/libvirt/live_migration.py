@@ -381,7 +381,9 @@ class LiveMigrationMixin:
             return None
         LOG.info("Adopting the running live migration %s of %s to %s", record.get("uuid"),
                  uuid, record.get("dest_compute"))
-        return lm.AdoptedMigrationJob(
+        job = lm.AdoptedMigrationJob(
             lambda: self._domain_or_none(uuid), record, flags=int(record.get("flags", 0)),
             disk_sizes=record.get("disk_sizes") or ())
+        watch_domain = getattr(self._host, "watch_domain", None)
+        return job.watch(watch_domain, uuid) if watch_domain else job
 

@@ -19,6 +19,13 @@ libvirt peer-to-peer migration (shared/KVM-LAB.md, doc/kvm-lab.md):
   running; domain gone from this host (UNDEFINE_SOURCE) -> completed;
   domain here without a job -> failed (cancelled if we aborted it).
 
+End notification (``notify_on_end(fn)``, the monitor's wake-up): a
+``LibvirtMigrationJob`` calls ``fn`` when its migrate thread returns, i.e.
+the moment its status stops being running; an ``AdoptedMigrationJob``
+calls it on each lifecycle event of its domain on this host (the
+suspend / stop of the switch-over, the undefine that follows), after which
+the monitor reads the status at once instead of at its next poll.
+
 Every libvirt call the monitor makes is bounded (``call_timeout``): a
 call that does not return raises ``JobCallTimeout``, and the monitor then
 aborts the job.
@@ -221,6 +228,27 @@ class _DomainJob:
         self._abort_requested = False
         self._last = job_stats.JobStats()
         self.throttle_requests = []
+        self._end_listeners = []
+
+    def notify_on_end(self, fn):
+        """Call ``fn()`` (quick, no arguments, any thread) when the job may
+        have ended; at once if it already has."""
+        with self._lock:
+            self._end_listeners.append(fn)
+        if self._ended():
+            fn()
+
+    def _ended(self):
+        return self.status != "running"
+
+    def _notify_end(self):
+        with self._lock:
+            listeners = list(self._end_listeners)
+        for fn in listeners:
+            try:
+                fn()
+            except Exception:
+                LOG.exception("Migration end listener failed")
 
     # --- helpers ---
     def _call(self, what, fn):
@@ -364,6 +392,7 @@ class LibvirtMigrationJob(_DomainJob):
         log = LOG.info if status == "completed" else LOG.warning
         log("Migration of %s to %s: %s%s", self.uuid, self.dconnuri, status,
             " (%s)" % reason if reason else "")
+        self._notify_end()
 
     def start(self, start_timeout=START_TIMEOUT, poll=0.05):
         """Start the thread; return once libvirt shows the job (or it ended)."""
@@ -426,6 +455,17 @@ class AdoptedMigrationJob(_DomainJob):
         self.migration = migration
         self._final = None
         self._shutoff_since = None
+        self._unwatch = None
+
+    def watch(self, watch_domain, uuid):
+        """Wake the monitor on the domain's lifecycle events:
+        ``watch_domain(uuid, fn)`` (``Host.watch_domain``) returns the
+        function that stops it, called once the job's end is settled."""
+        self._unwatch = watch_domain(uuid, self._notify_end)
+        return self
+
+    def _ended(self):
+        return self._final is not None
 
     @property
     def status(self):
@@ -471,6 +511,9 @@ class AdoptedMigrationJob(_DomainJob):
         with self._lock:
             self._final = status
             self.reason = reason
+            unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
         return status
 
 
