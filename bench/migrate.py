@@ -35,12 +35,17 @@ reported as such: ``steps`` would go on until its completion timeout
   guest_gap_ms (longest wall-clock silence of the guest's heartbeat during
   the migration), guest_downtime_ms (that minus one heartbeat period),
   bytes (data_processed of the job), lower_bound_s (bytes / bandwidth),
-  total_over_bound, job_over_bound, decisions (the policy's events)
+  total_over_bound, job_over_bound, decisions (the policy's events),
+  cpu_s (CPU seconds of the vmctl daemons, utime+stime from /proc, POST ->
+  the migration's end: the control plane's share, not QEMU's or libvirtd's)
 
 and ``convergence_summary``: the issue's targets checked on those rows.
 
     /work/venv/bin/python bench/migrate.py --convergence [--dirty 4,16,64]
         [--bandwidth 16,32,64] [--policies steps,adaptive] [--max-run 40]
+        [--cases 4/32,4/64,16/64]
+
+``--cases`` keeps only those (dirty rate / bandwidth) pairs of the matrix.
 """
 
 import argparse
@@ -142,6 +147,17 @@ def _ints(text):
     return [int(x) for x in text.split(",") if x.strip()]
 
 
+def _cases(text):
+    """'4/32,16/64' -> {(4, 32), (16, 64)}; None (every pair) when empty."""
+    if not text:
+        return None
+    try:
+        return {tuple(int(v) for v in pair.split("/")) for pair in text.split(",")
+                if pair.strip()}
+    except ValueError:
+        raise SystemExit("--cases: pairs of dirty/bandwidth, e.g. 4/32,16/64") from None
+
+
 class ConvergenceRun:
     """One lab + cloud; guests migrated back and forth between h1 and h2."""
 
@@ -221,6 +237,8 @@ class ConvergenceRun:
         watch = self.kvm.HeartbeatWatch(lambda: self.kvm.console_paths(self.cloud, sid))
         watch.start()
         known = {m["id"] for m in self.migrations(sid)}
+        pids = self.cloud.pids()
+        cpu_before = sum(boot_bench.cpu_by_daemon(pids).values())
         started = time.monotonic()
         resp = self.api.post("servers/%s/action" % sid, json={
             "os-migrateLive": {"host": dest, "block_migration": "auto"}})
@@ -242,6 +260,7 @@ class ConvergenceRun:
                 progress("  aborting after %.0f s: %s" % (now - started, resp.status_code))
             time.sleep(0.05)
         ended = time.monotonic()
+        cpu_s = sum(boot_bench.cpu_by_daemon(pids).values()) - cpu_before
         self.api.wait_for_status(sid, "ACTIVE", timeout=120)
         watch.wait_seq(watch.last_seq + 3, timeout=30)
         watch.stop()
@@ -274,6 +293,7 @@ class ConvergenceRun:
             "job_over_bound": round(job_s / bound, 2) if bound and job_s else None,
             "heartbeat_holes": len(watch.holes()), "corrupt": len(watch.corrupt),
             "decisions": [d.split(": ", 1)[0] for d in self.decisions(sid)],
+            "cpu_s": round(cpu_s, 2),
         }
         progress("  %s" % json.dumps(row))
         return row
@@ -325,6 +345,9 @@ def run_convergence(args, workdir):
     from tests.fixtures import kvm
 
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    cases = _cases(args.cases)
+    dirties = [d for d in _ints(args.dirty)
+               if cases is None or any(c[0] == d for c in cases)]
     unknown = [p for p in policies if p not in POLICY_CONF]
     if unknown:
         raise SystemExit("unknown policies %s; known: %s" % (unknown, ", ".join(POLICY_CONF)))
@@ -345,7 +368,7 @@ def run_convergence(args, workdir):
         images = cloud.upload_guest(guest, kvm.GUEST_CMDLINE, name="bench-guest")
         flavor = cloud.create_flavor("bench.lm", 1, args.ram, 1)["id"]
         bench = ConvergenceRun(args, cloud, lab, kvm)
-        for dirty in _ints(args.dirty):
+        for dirty in dirties:
             cmdline = "console=ttyS0 quiet vmctl.dirty_mib=%d vmctl.dirty_rate=%d" % (
                 args.dirty_mib, dirty)
             image = cloud.upload_image(
@@ -355,6 +378,8 @@ def run_convergence(args, workdir):
             progress("guest dirtying %d MiB/s over %d MiB" % (dirty, args.dirty_mib))
             server = bench.boot("bench-lm-%d" % dirty, flavor, image)
             for bandwidth in _ints(args.bandwidth):
+                if cases is not None and (dirty, bandwidth) not in cases:
+                    continue
                 for policy in policies:
                     progress(" %d MiB/s dirty, %d MiB/s link, %s" % (dirty, bandwidth, policy))
                     rows.append(bench.migrate(server, dirty, bandwidth, policy))
@@ -399,6 +424,8 @@ def main(argv=None):
     conv.add_argument("--bandwidth", default="16,32,64", help="bandwidth limits, MiB/s")
     conv.add_argument("--policies", default="steps,adaptive",
                       help="of: %s" % ", ".join(POLICY_CONF))
+    conv.add_argument("--cases", default="",
+                      help="only these dirty/bandwidth pairs, e.g. 4/32,4/64,16/64")
     conv.add_argument("--ram", type=int, default=128, help="guest RAM, MiB")
     conv.add_argument("--max-run", type=float, default=40.0,
                       help="abort a migration still running after this many seconds")
