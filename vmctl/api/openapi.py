@@ -95,6 +95,14 @@ QUERY_PARAMS = {
     services.index: ("binary", "host"),
     images.index: images.LIST_PARAMS,
     server_groups.index: ("all_projects", "offset") + _PAGING,
+    identity.issue_token: ("nocatalog",),
+    identity.validate_token: ("nocatalog",),
+    identity.list_domains: ("name",),
+    identity.list_users: ("name", "enabled"),
+    identity.list_projects: ("name", "enabled"),
+    identity.list_roles: ("name",),
+    identity.list_role_assignments: tuple(identity.ASSIGNMENT_FILTERS) + (
+        "include_names",) + identity.UNSUPPORTED_FILTERS,
 }
 _COUNT = {"type": "integer", "minimum": 0, "maximum": parameter_types.MAX_INT}
 QUERY_SCHEMAS = {
