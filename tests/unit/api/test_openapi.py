@@ -180,4 +180,4 @@ def test_query_parameters_read_are_documented():
             read.add("limit")
         if read - documented:
             missing[module.__name__] = sorted(read - documented)
-    assert not missing
+    assert not missing, "read but not in openapi.QUERY_PARAMS: %s" % missing
