@@ -37,6 +37,7 @@ VMCTL_RABBIT_PORT=${VMCTL_RABBIT_PORT:-5672}
 VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
 VMCTL_WAIT_SECONDS=${VMCTL_WAIT_SECONDS:-90}
 VMCTL_BOOT_SERVER=${VMCTL_BOOT_SERVER:-demo}      # empty: boot nothing
+VMCTL_LIVE_MIGRATE=${VMCTL_LIVE_MIGRATE:-1}       # 1: then live-migrate it to the other host
 VMCTL_AUTH=${VMCTL_AUTH:-vmctl}                   # vmctl (identity service) | noauth
 # libvirt only: the lab's namespaces are <prefix>-h1, <prefix>-h2 and its
 # addresses <net>.1, <net>.2 (distinct from the test lab's vmctl / 10.250.0).
@@ -473,7 +474,41 @@ EOF
     VMCTL_IMAGE=${VMCTL_IMAGE:-$GUEST_IMAGE}
 fi
 
-# --- 12. Boot one server through the API, wait for ACTIVE (and heartbeat) ---
+# --- 12. Boot one server, wait for its heartbeat, live-migrate it ---------
+# wait_for_heartbeat WHERE: a heartbeat of $SERVER_ID newer than the first
+# console reading ("HB <seq> <uptime_ms>", every 200 ms): the guest runs.
+wait_for_heartbeat() {
+    log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for the heartbeat of $VMCTL_BOOT_SERVER $1"
+    "$BIN/python" - "$API_URL" "$SERVER_ID" "$VMCTL_WAIT_SECONDS" <<'EOF'
+import json, os, sys, time, urllib.error, urllib.request
+url, server, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def last_hb():
+    req = urllib.request.Request(
+        "%s/v2.1/servers/%s/action" % (url, server), method="POST",
+        data=json.dumps({"os-getConsoleOutput": {"length": 20}}).encode(),
+        headers={"X-Auth-Token": os.environ["VMCTL_ADMIN_TOKEN"],
+                 "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            output = json.load(resp)["output"]
+    except urllib.error.HTTPError as exc:
+        return None, "(console: HTTP %s %s)" % (exc.code, exc.read()[:300])
+    seqs = [int(l.split()[1]) for l in output.replace("\r", "").splitlines()
+            if l.startswith("HB ") and len(l.split()) == 3 and l.split()[1].isdigit()]
+    return (seqs[-1] if seqs else None), output
+start = time.monotonic()
+first, output = last_hb()
+while time.monotonic() - start < seconds:
+    seq, output = last_hb()
+    if seq is not None and (first is None or seq > first):
+        print("  heartbeat HB %d after %.1fs" % (seq, time.monotonic() - start), file=sys.stderr)
+        sys.exit(0)
+    time.sleep(0.5)
+sys.exit("no heartbeat from server %s within %ss; console tail:\n%s"
+         % (server, seconds, output[-2000:]))
+EOF
+}
+
 SERVER_ID=
 if [ -n "$VMCTL_BOOT_SERVER" ]; then
     # Through the API with the admin token (the vmctl CLI's output is for
@@ -518,37 +553,16 @@ while True:
 EOF
 )
     if [ "$VMCTL_VIRT" = libvirt ]; then
-        # A guest is alive when a heartbeat newer than the first console
-        # reading shows up (a fresh guest: its first "HB <seq> <uptime_ms>").
-        log "waiting (at most ${VMCTL_WAIT_SECONDS}s) for the heartbeat of $VMCTL_BOOT_SERVER on its serial console"
-        "$BIN/python" - "$API_URL" "$SERVER_ID" "$VMCTL_WAIT_SECONDS" <<'EOF'
-import json, os, sys, time, urllib.error, urllib.request
-url, server, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
-def last_hb():
-    req = urllib.request.Request(
-        "%s/v2.1/servers/%s/action" % (url, server), method="POST",
-        data=json.dumps({"os-getConsoleOutput": {"length": 20}}).encode(),
-        headers={"X-Auth-Token": os.environ["VMCTL_ADMIN_TOKEN"],
-                 "Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            output = json.load(resp)["output"]
-    except urllib.error.HTTPError as exc:
-        return None, "(console: HTTP %s %s)" % (exc.code, exc.read()[:300])
-    seqs = [int(l.split()[1]) for l in output.replace("\r", "").splitlines()
-            if l.startswith("HB ") and len(l.split()) == 3 and l.split()[1].isdigit()]
-    return (seqs[-1] if seqs else None), output
-start = time.monotonic()
-first, output = last_hb()
-while time.monotonic() - start < seconds:
-    seq, output = last_hb()
-    if seq is not None and (first is None or seq > first):
-        print("  heartbeat HB %d after %.1fs" % (seq, time.monotonic() - start), file=sys.stderr)
-        sys.exit(0)
-    time.sleep(0.5)
-sys.exit("no heartbeat from server %s within %ss; console tail:\n%s"
-         % (server, seconds, output[-2000:]))
-EOF
+        wait_for_heartbeat "on its serial console"
+    fi
+    if [ "$VMCTL_LIVE_MIGRATE" = 1 ]; then
+        # What vmctl is for: move the running guest to the other host. The
+        # CLI shows the progress and the convergence policy's decisions.
+        log "live-migrating $VMCTL_BOOT_SERVER to the other host"
+        "$BIN/vmctl" server live-migrate "$SERVER_ID" --wait --timeout "$VMCTL_WAIT_SECONDS"
+        if [ "$VMCTL_VIRT" = libvirt ]; then
+            wait_for_heartbeat "on the destination"
+        fi
     fi
     "$BIN/vmctl" server list
 fi
