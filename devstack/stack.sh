@@ -61,6 +61,7 @@ HOSTS_DIR=$VMCTL_DATA/hosts  # per compute: instances/, _base/ (outside lab/hN/)
 API_URL=http://127.0.0.1:$VMCTL_API_PORT
 KEYS=$VMCTL_DATA/fernet-keys             # token keys of the identity service
 ADMIN_PASSWORD_FILE=$VMCTL_DATA/admin-password
+SERVICE_PASSWORD_FILE=$VMCTL_DATA/service-password   # the computes' user vmctl-compute
 CLOUDS_YAML=$VMCTL_DATA/clouds.yaml
 STARTED=$SECONDS
 
@@ -301,6 +302,26 @@ if [ "$VMCTL_AUTH" = vmctl ]; then
     VMCTL_BOOTSTRAP_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE") \
         "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username admin \
         --project admin --password-env VMCTL_BOOTSTRAP_PASSWORD
+    # The computes' own user (admin role on project "service"): they fetch
+    # images with its tokens. Its password lives in their 0600 config files.
+    if [ ! -s "$SERVICE_PASSWORD_FILE" ]; then
+        (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(18))' \
+            > "$SERVICE_PASSWORD_FILE")
+    fi
+    VMCTL_BOOTSTRAP_PASSWORD=$(cat "$SERVICE_PASSWORD_FILE") \
+        "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username vmctl-compute \
+        --project service --password-env VMCTL_BOOTSTRAP_PASSWORD
+    for n in $(seq "$VMCTL_COMPUTES"); do
+        chmod 600 "$VMCTL_DATA/compute$n.conf"
+        cat >> "$VMCTL_DATA/compute$n.conf" <<EOF
+
+[service_user]
+auth_url = $API_URL/identity/v3
+username = vmctl-compute
+password = $(cat "$SERVICE_PASSWORD_FILE")
+project_name = service
+EOF
+    done
     (umask 077; cat > "$CLOUDS_YAML" <<EOF
 # Written by devstack/stack.sh: OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
 clouds:
@@ -320,7 +341,7 @@ EOF
     export OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
     unset VMCTL_URL VMCTL_TOKEN
 else
-    rm -f "$ADMIN_PASSWORD_FILE" "$CLOUDS_YAML"
+    rm -f "$ADMIN_PASSWORD_FILE" "$SERVICE_PASSWORD_FILE" "$CLOUDS_YAML"
     export VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
 fi
 # admin_token: a token of admin (noauth: admin:admin); fails while the API is down.

@@ -17,9 +17,10 @@ from vmctl.conf import image
 from vmctl.conf import libvirt
 from vmctl.conf import migration
 from vmctl.conf import scheduler
+from vmctl.conf import service_user
 
 AREAS = (default, database, api, conductor, scheduler, compute, fake, libvirt, image,
-         migration, cold_migration, identity)
+         migration, cold_migration, identity, service_user)
 
 
 def register_all(conf):

@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from vmctl import service_auth
 from vmctl.image import files
 
 LOG = logging.getLogger(__name__)
@@ -33,9 +34,9 @@ class ImageNotFound(ImageError):
 
 
 class ImageClient:
-    def __init__(self, conf, opener=None):
+    def __init__(self, conf, opener=None, auth=None):
         self.base_url = conf.image.api_url.rstrip("/")
-        self.token = conf.image.service_token
+        self.auth = auth or service_auth.for_conf(conf)
         self.timeout = conf.image.download_timeout
         self._opener = opener or urllib.request.build_opener()
 
@@ -45,10 +46,17 @@ class ImageClient:
                                       suffix)
 
     def _open(self, image_id, url, accept):
-        request = urllib.request.Request(url, headers={
-            "X-Auth-Token": self.token, "Accept": accept})
         try:
-            return self._opener.open(request, timeout=self.timeout)
+            try:
+                return self._request(url, accept)
+            except urllib.error.HTTPError as exc:
+                if exc.code != 401:
+                    raise
+                exc.close()
+                self.auth.invalidate()  # expired, or keys rotated: once more
+                return self._request(url, accept)
+        except service_auth.AuthError as exc:
+            raise ImageError("image %s: %s" % (image_id, exc)) from None
         except urllib.error.HTTPError as exc:
             with exc:
                 message = _error_message(exc)
@@ -60,6 +68,11 @@ class ImageClient:
             reason = getattr(exc, "reason", None) or exc
             raise ImageError("image service unreachable for image %s: %s"
                              % (image_id, reason)) from None
+
+    def _request(self, url, accept):
+        request = urllib.request.Request(url, headers={
+            "X-Auth-Token": self.auth.token(), "Accept": accept})
+        return self._opener.open(request, timeout=self.timeout)
 
     def show(self, image_id):
         """The image's record (Glance v2 shape) as a dict."""
