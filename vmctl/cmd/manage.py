@@ -208,29 +208,31 @@ def role_add(conf, args):
 
 
 def _user(session, name_or_id):
-    from vmctl.db import identity as db_identity
-    from vmctl.identity import exception as identity_exc
-
-    row = db_identity.find_user(session, name_or_id)
-    if row is None:
-        try:
-            row = db_identity.get_user(session, name_or_id)
-        except identity_exc.UserNotFound:
-            raise identity_exc.UserNotFound(user=name_or_id) from None
-    return row
+    return _by_name_or_id(session, "user", name_or_id)
 
 
 def _project(session, name_or_id):
+    return _by_name_or_id(session, "project", name_or_id)
+
+
+def _by_name_or_id(session, kind, name_or_id):
+    """A user or project by name (default domain), else by id; not found
+    names what was asked for."""
     from vmctl.db import identity as db_identity
     from vmctl.identity import exception as identity_exc
 
-    row = db_identity.find_project(session, name_or_id)
-    if row is None:
-        try:
-            row = db_identity.get_project(session, name_or_id)
-        except identity_exc.ProjectNotFound:
-            raise identity_exc.ProjectNotFound(project=name_or_id) from None
-    return row
+    find, get, not_found = {
+        "user": (db_identity.find_user, db_identity.get_user, identity_exc.UserNotFound),
+        "project": (db_identity.find_project, db_identity.get_project,
+                    identity_exc.ProjectNotFound),
+    }[kind]
+    row = find(session, name_or_id)
+    if row is not None:
+        return row
+    try:
+        return get(session, name_or_id)
+    except not_found:
+        raise not_found(**{kind: name_or_id}) from None
 
 
 def openapi_write(conf, args):

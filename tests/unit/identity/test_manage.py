@@ -89,14 +89,21 @@ def test_users_projects_roles(conf_file, monkeypatch, capsys):
     assert run(conf_file, "role", "add", "--user", "nobody", "--project", "demo",
                "--role", "member") == 1
     assert "Could not find user: nobody" in capsys.readouterr().err
+    assert run(conf_file, "role", "add", "--user", "alice", "--project", "nowhere",
+               "--role", "member") == 1
+    assert "Could not find project: nowhere" in capsys.readouterr().err
     db = _db(conf_file)
     try:
         with db.reader() as session:
             alice = db_identity.find_user(session, "alice")
             demo = db_identity.find_project(session, "demo")
             assert alice.default_project_id == demo.id
+        # By id as well as by name.
+        assert run(conf_file, "role", "add", "--user", alice.id, "--project", demo.id,
+                   "--role", "admin") == 0
+        with db.reader() as session:
             assert [r.name for r in db_identity.roles_of(session, alice.id, demo.id)] == [
-                "member"]
+                "admin", "member"]
     finally:
         db.dispose()
 
