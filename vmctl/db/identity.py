@@ -77,8 +77,18 @@ def _update(session, model, row_id, values):
     return row
 
 
-def _list(session, model, **filters):
-    query = sa.select(model).order_by(model.name, model.id)
+def _delete(session, model, row_id):
+    """Delete a user, project or role with the role assignments naming it."""
+    row = _get(session, model, row_id)
+    column = _KINDS[model][2] + "_id"
+    session.execute(sa.delete(ASSIGNMENT).filter_by(**{column: row_id}))
+    session.delete(row)
+
+
+def _list(session, model, order_by=None, **filters):
+    """Rows whose columns equal the filters that are not None, by name
+    unless ``order_by`` says otherwise."""
+    query = sa.select(model).order_by(*(order_by or (model.name, model.id)))
     for key, value in filters.items():
         if value is not None:
             query = query.filter(getattr(model, key) == value)
@@ -114,9 +124,7 @@ def update_user(session, user_id, values):
 
 
 def delete_user(session, user_id):
-    row = get_user(session, user_id)
-    session.execute(sa.delete(ASSIGNMENT).filter_by(user_id=user_id))
-    session.delete(row)
+    _delete(session, USER, user_id)
 
 
 # --- projects ----------------------------------------------------------------
@@ -142,9 +150,7 @@ def update_project(session, project_id, values):
 
 
 def delete_project(session, project_id):
-    row = get_project(session, project_id)
-    session.execute(sa.delete(ASSIGNMENT).filter_by(project_id=project_id))
-    session.delete(row)
+    _delete(session, PROJECT, project_id)
 
 
 # --- roles -------------------------------------------------------------------
@@ -166,9 +172,7 @@ def list_roles(session, name=None):
 
 
 def delete_role(session, role_id):
-    row = get_role(session, role_id)
-    session.execute(sa.delete(ASSIGNMENT).filter_by(role_id=role_id))
-    session.delete(row)
+    _delete(session, ROLE, role_id)
 
 
 # --- role assignments --------------------------------------------------------
@@ -200,13 +204,9 @@ def remove_assignment(session, user_id, project_id, role_id):
 
 
 def list_assignments(session, user_id=None, project_id=None, role_id=None):
-    query = sa.select(ASSIGNMENT).order_by(ASSIGNMENT.user_id, ASSIGNMENT.project_id,
-                                           ASSIGNMENT.role_id)
-    for key, value in (("user_id", user_id), ("project_id", project_id),
-                       ("role_id", role_id)):
-        if value is not None:
-            query = query.filter(getattr(ASSIGNMENT, key) == value)
-    return list(session.scalars(query))
+    return _list(session, ASSIGNMENT,
+                 (ASSIGNMENT.user_id, ASSIGNMENT.project_id, ASSIGNMENT.role_id),
+                 user_id=user_id, project_id=project_id, role_id=role_id)
 
 
 def roles_of(session, user_id, project_id):
