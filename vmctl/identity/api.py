@@ -387,22 +387,28 @@ def check_grant(api, project_id, user_id, role_id):
     return Reply(204)
 
 
+def _change_grant(api, rule, change, message, project_id, user_id, role_id):
+    """Grant or revoke a role: ``change`` is the db call, ``message`` the
+    log line (role, user, project)."""
+    api.authorize(rule, {"project_id": project_id, "user_id": user_id})
+    with api.db.transaction() as session:
+        change(session, user_id, project_id, role_id)
+    LOG.info(message, role_id, user_id, project_id)
+    return Reply(204)
+
+
 @keystone_errors
 def create_grant(api, project_id, user_id, role_id):
-    api.authorize(policies.CREATE_GRANT, {"project_id": project_id, "user_id": user_id})
-    with api.db.transaction() as session:
-        db_identity.add_assignment(session, user_id, project_id, role_id)
-    LOG.info("Granted role %s to user %s on project %s", role_id, user_id, project_id)
-    return Reply(204)
+    return _change_grant(api, policies.CREATE_GRANT, db_identity.add_assignment,
+                         "Granted role %s to user %s on project %s",
+                         project_id, user_id, role_id)
 
 
 @keystone_errors
 def revoke_grant(api, project_id, user_id, role_id):
-    api.authorize(policies.REVOKE_GRANT, {"project_id": project_id, "user_id": user_id})
-    with api.db.transaction() as session:
-        db_identity.remove_assignment(session, user_id, project_id, role_id)
-    LOG.info("Revoked role %s of user %s on project %s", role_id, user_id, project_id)
-    return Reply(204)
+    return _change_grant(api, policies.REVOKE_GRANT, db_identity.remove_assignment,
+                         "Revoked role %s of user %s on project %s",
+                         project_id, user_id, role_id)
 
 
 ASSIGNMENT_FILTERS = {"user.id": "user_id", "scope.project.id": "project_id",
