@@ -72,6 +72,11 @@ def _hash(api, password):
     return passwords.hash_password(password, api.conf.identity.password_hash_rounds)
 
 
+def _rows(api, name, view, rows, path=None):
+    """A collection of rows, each shown by ``view`` (views.user, ...)."""
+    return views.collection(base(api), name, [view(base(api), r) for r in rows], path)
+
+
 def _flag(api, name):
     value = api.param(name)
     if value is None:
@@ -140,8 +145,7 @@ def revoke_token(api):
 def auth_projects(api):
     with api.db.reader() as session:
         rows = db_identity.projects_of(session, api.ctx.user_id)
-        return views.collection(base(api), "projects",
-                                [views.project(base(api), r) for r in rows], "auth/projects")
+        return _rows(api, "projects", views.project, rows, "auth/projects")
 
 
 @keystone_errors
@@ -194,7 +198,7 @@ def list_users(api):
     with api.db.reader() as session:
         rows = db_identity.list_users(session, name=api.param("name"),
                                       enabled=_flag(api, "enabled"))
-        return views.collection(base(api), "users", [views.user(base(api), r) for r in rows])
+        return _rows(api, "users", views.user, rows)
 
 
 @validation.request_schema(schemas.user_create)
@@ -260,9 +264,7 @@ def user_projects(api, user_id):
     with api.db.reader() as session:
         db_identity.get_user(session, user_id)
         rows = db_identity.projects_of(session, user_id)
-        return views.collection(base(api), "projects",
-                                [views.project(base(api), r) for r in rows],
-                                "users/%s/projects" % user_id)
+        return _rows(api, "projects", views.project, rows, "users/%s/projects" % user_id)
 
 
 # --- projects ----------------------------------------------------------------
@@ -285,8 +287,7 @@ def list_projects(api):
     with api.db.reader() as session:
         rows = db_identity.list_projects(session, name=api.param("name"),
                                          enabled=_flag(api, "enabled"))
-        return views.collection(base(api), "projects",
-                                [views.project(base(api), r) for r in rows])
+        return _rows(api, "projects", views.project, rows)
 
 
 @validation.request_schema(schemas.project_create)
@@ -337,7 +338,7 @@ def list_roles(api):
     api.authorize(policies.LIST_ROLES)
     with api.db.reader() as session:
         rows = db_identity.list_roles(session, name=api.param("name"))
-        return views.collection(base(api), "roles", [views.role(base(api), r) for r in rows])
+        return _rows(api, "roles", views.role, rows)
 
 
 @keystone_errors
@@ -375,8 +376,8 @@ def list_grants(api, project_id, user_id):
         db_identity.get_project(session, project_id)
         db_identity.get_user(session, user_id)
         rows = db_identity.roles_of(session, user_id, project_id)
-        return views.collection(base(api), "roles", [views.role(base(api), r) for r in rows],
-                                "projects/%s/users/%s/roles" % (project_id, user_id))
+        return _rows(api, "roles", views.role, rows,
+                     "projects/%s/users/%s/roles" % (project_id, user_id))
 
 
 @keystone_errors
