@@ -240,6 +240,9 @@ def _evidence(policy, state, now, view):
 def _escalate(policy, state, view, evidence):
     """The next permitted measure against a migration that cannot converge."""
     figures = dict(view.figures(state), evidence=evidence, throttle_percent=state.throttle)
+    switch = _switch_now(state, view, figures, evidence)
+    if switch is not None:
+        return switch
     if policy.permit_post_copy and not state.paused:
         return base.force_complete(policy, state, f"not converging ({evidence})", figures)
     if policy.permit_auto_converge and state.throttle < policy.auto_converge_max:
@@ -259,6 +262,30 @@ def _escalate(policy, state, view, evidence):
               f"throttle {state.throttle} %, predicted downtime "
               f"{_round(view.downtime_ms)} ms > cap {hard_cap} ms)")
     return base.timeout_action(policy, state, reason, figures)
+
+
+def _switch_now(state, view, figures, evidence):
+    """The prediction fits the allowed maximum, but waiting for a shorter
+    pass (WAIT_RATIO) did not pay: the passes stopped shrinking (a working
+    set resent whole each pass). Then the last pass, not the dirty rate, says
+    what is pending at the switch-over. Allow that downtime now rather than
+    escalate; None when it does not fit or is allowed already (then the
+    ladder goes on)."""
+    needed = view.downtime_ms
+    if state.pass_sizes and state.bandwidth > 0:
+        needed = max(needed, state.pass_sizes[-1] / state.bandwidth * 1000.0)
+    if needed > state.allowed_max_ms:
+        return None
+    wanted = math.ceil(needed * HEADROOM / ROUND_MS) * ROUND_MS
+    wanted = max(state.base_ms, min(wanted, state.allowed_max_ms))
+    if state.downtime_ms is not None and wanted <= state.downtime_ms:
+        return None
+    state = dataclasses.replace(state, downtime_ms=wanted, stalls=0)
+    return state, [act.SetDowntime(
+        downtime_ms=wanted, figures=figures,
+        reason=f"not converging ({evidence}); a pass's downtime "
+        f"{_round(needed)} ms fits the maximum {state.allowed_max_ms} ms: "
+        f"allowing {wanted} ms")]
 
 
 def _throttle(policy, state, figures, evidence):

@@ -231,3 +231,26 @@ def test_every_action_explains_itself():
         event = action.to_event()
         assert event["reason"] and event["figures"]
         assert "bandwidth_bps" in event["figures"]
+
+
+def test_passes_that_stop_shrinking_switch_over_when_the_downtime_fits():
+    """Seen on real guests (64 MiB/s dirtied over 32 MiB, 64 MiB/s link, a
+    slowed TCG guest): dirty/bandwidth 0.33 says "wait, the next pass is
+    shorter", but the passes stay at the working set's 32 MiB. A predicted
+    downtime within the maximum means switch over then, never abort."""
+    polls = [(job_stats.JobStats(
+        memory_total=128 * MiB, memory_remaining=32 * MiB,
+        memory_processed=(128 + 32 * i) * MiB, memory_bps=64 * MiB,
+        memory_dirty_rate=21 * MiB, memory_iteration=i + 1), 2.0 + 0.5 * i)
+        for i in range(8)]
+    state, found = _feed(ADAPTIVE, policies.MigrationFacts(memory_bytes=128 * MiB),
+                         polls[:4])
+    assert not any(isinstance(a, act.Abort) for a in found), found
+    # 32 MiB pending at 64 MiB/s: 500 ms, the maximum (not the 164 ms the
+    # dirty rate predicts).
+    assert [a.downtime_ms for a in found] == [50, 500]
+    assert not state.aborted
+    # Still no switch-over at 500 ms: the prediction was wrong, the ladder
+    # goes on (here: abort, nothing else is permitted).
+    state, found = _feed(ADAPTIVE, policies.MigrationFacts(memory_bytes=128 * MiB), polls)
+    assert isinstance(found[-1], act.Abort) and len(found) == 3
