@@ -1,18 +1,14 @@
 """The committed sample policy file is what the generator produces now, and
 a policy file really overrides the defaults in code."""
 
-import pathlib
-import subprocess
-import sys
-
 from oslo_config import cfg
 
-import vmctl
+from tests.unit.test_config_sample import REPO
+from tests.unit.test_config_sample import assert_sample_current
 from vmctl import conf as vmctl_conf
 from vmctl import context
 from vmctl import policies
 
-REPO = pathlib.Path(vmctl.__file__).resolve().parent.parent
 GENERATOR_CONF = REPO / "etc" / "vmctl" / "vmctl-policy-generator.conf"
 SAMPLE = REPO / "etc" / "vmctl" / "policy.yaml.sample"
 REGENERATE = ("oslopolicy-sample-generator --config-file "
@@ -20,16 +16,9 @@ REGENERATE = ("oslopolicy-sample-generator --config-file "
 
 
 def test_sample_policy_is_current(tmp_path):
-    generated = tmp_path / "policy.yaml.sample"
-    proc = subprocess.run(
-        [sys.executable, "-c", "from oslo_policy import generator; "
-         "generator.generate_sample()",
-         "--config-file", str(GENERATOR_CONF), "--output-file", str(generated)],
-        cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert SAMPLE.is_file(), f"{SAMPLE} is missing: run {REGENERATE}"
-    assert generated.read_text() == SAMPLE.read_text(), (
-        f"{SAMPLE.relative_to(REPO)} is stale (a policy rule changed): run {REGENERATE}")
+    assert_sample_current(
+        tmp_path, ["-c", "from oslo_policy import generator; generator.generate_sample()"],
+        GENERATOR_CONF, SAMPLE, REGENERATE, why=" (a policy rule changed)")
 
 
 def _conf(args):
