@@ -247,8 +247,9 @@ def run(args, workdir):
     hosts = ["compute%d" % n for n in range(1, args.computes + 1)]
     cloud = LocalCloud(workdir, computes=hosts, db_url=db_url(args.db),
                        compute_conf={h: {"fake": dict(FAKE_HOST)} for h in hosts},
-                       conf_overrides=CONF_OVERRIDES)
-    result = {"db": args.db, "computes": args.computes, "threads": args.threads,
+                       conf_overrides=CONF_OVERRIDES, auth=args.auth)
+    result = {"db": args.db, "auth": args.auth, "computes": args.computes,
+              "threads": args.threads,
               "servers": args.servers, "grow": args.grow}
     progress("starting the cloud in %s" % workdir)
     cloud.start()
@@ -316,6 +317,9 @@ def run(args, workdir):
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=("sqlite", "mysql", "postgresql"), default="sqlite")
+    parser.add_argument("--auth", choices=("vmctl", "noauth"), default="vmctl",
+                        help="the API's auth_strategy: real Fernet tokens of the embedded "
+                        "identity (the default deployment) or noauth")
     parser.add_argument("--servers", type=int, default=50, help="first boot (default 50)")
     parser.add_argument("--grow", type=int, default=500,
                         help="total after growing (default 500; <= --servers skips)")

@@ -33,6 +33,7 @@ import webob
 from vmctl.api import errors
 from vmctl.api import routes
 from vmctl.identity import api as identity_api
+from vmctl.identity import cache as identity_cache
 from vmctl.identity import core as identity_core
 from vmctl.identity import exception as identity_exc
 from vmctl.identity import tokens
@@ -111,23 +112,49 @@ class VmctlAuthMiddleware:
         self.conf = conf
         self.db = db
         self.provider = provider
+        self.cache = identity_cache.TokenCache(conf.identity.token_cache_seconds)
 
     def __call__(self, environ, start_response):
         environ.pop(IDENTITY_KEY, None)
         token = environ.get("HTTP_X_AUTH_TOKEN")
         if token:
-            try:
-                validated = identity_core.validate(self.db, self.provider, token)
-                environ[IDENTITY_KEY] = validated.identity()
-            except identity_exc.InvalidToken:
-                LOG.info("Rejected an invalid, expired or revoked token")
-            except tokens.KeyRepositoryError as exc:
-                LOG.error("Cannot validate tokens: %s", exc)
+            identity = self._validate(token)
+            if identity is not None:
+                environ[IDENTITY_KEY] = identity
         if IDENTITY_KEY not in environ and not _is_public(environ):
             return _unauthorized(start_response,
                                  "The request you have made requires authentication.",
                                  [www_authenticate(self.conf, environ)])
+        if _changes_identity(environ):
+            try:
+                return self.app(environ, start_response)
+            finally:
+                # Disabled users, new passwords, removed roles, revocations:
+                # no cached validation outlives them in this process.
+                self.cache.clear()
         return self.app(environ, start_response)
+
+    def _validate(self, token):
+        """The identity dict of a valid token, else None."""
+        identity = self.cache.get(token)
+        if identity is not None:
+            return identity
+        try:
+            validated = identity_core.validate(self.db, self.provider, token)
+        except identity_exc.InvalidToken:
+            LOG.info("Rejected an invalid, expired or revoked token")
+            return None
+        except tokens.KeyRepositoryError as exc:
+            LOG.error("Cannot validate tokens: %s", exc)
+            return None
+        identity = validated.identity()
+        self.cache.put(token, identity, validated.data.expires_at)
+        return identity
+
+
+def _changes_identity(environ):
+    return (environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
+            and environ.get("PATH_INFO", "").startswith("/identity/"))
 
 
 # --- keystone: keystonemiddleware's auth_token in front -------------------------

@@ -32,6 +32,17 @@ OPTS = [
         help="Lifetime of a token in seconds.",
     ),
     cfg.IntOpt(
+        "token_cache_seconds",
+        default=5,
+        min=0,
+        help="vmctl-api: how long a validated token is taken as valid without "
+        "looking at the database again (0: every request looks). A change "
+        "made through this API process's identity API (disabling a user, a "
+        "new password, a role removed, a revocation) empties the cache at "
+        "once; other API processes and vmctl-manage see it within this "
+        "many seconds.",
+    ),
+    cfg.IntOpt(
         "password_hash_rounds",
         default=12,
         min=4,
