@@ -118,6 +118,14 @@ def _assert_on(cloud, api, server, host):
         assert server["id"] not in _incoming(cloud, h), h
 
 
+def _assert_ends(cloud, api, server, status="completed", host=None):
+    """The server's migration ends in ``status`` and leaves the server on
+    ``host`` (by default the migration's destination)."""
+    done = _wait_migration(api, server["id"], timeout=60)
+    assert done["status"] == status, (done, _events(api, server["id"]))
+    _assert_on(cloud, api, server, host or done["dest_compute"])
+
+
 def _assert_abandoned(api, server):
     """The restarted source itself rolled the migration back (not the
     conductor's healer, later)."""
@@ -157,9 +165,7 @@ def test_source_restart_while_running_adopts_the_job(rc, flavors, sig):
     time.sleep(2.0)
     assert _migration(api, server["id"])["status"] == "running"
     _force(api, server, running)
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, running["dest_compute"])
+    _assert_ends(rc, api, server, host=running["dest_compute"])
 
 
 def test_source_restart_after_the_job_ended_finishes_it(rc, flavors):
@@ -178,9 +184,7 @@ def test_source_restart_after_the_job_ended_finishes_it(rc, flavors):
         assert time.monotonic() < deadline, "the modelled job never completed"
         time.sleep(0.5)
     rc.start_compute(source)
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, running["dest_compute"])
+    _assert_ends(rc, api, server, host=running["dest_compute"])
 
 
 def test_source_restart_in_post_copy_completes(rc, flavors):
@@ -191,9 +195,7 @@ def test_source_restart_in_post_copy_completes(rc, flavors):
     _force(api, server, running)   # post-copy is permitted: it switches
     _wait_status(api, server, ("running (post-copy)",))
     _kill_and_start(rc, server["OS-EXT-SRV-ATTR:host"])
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, running["dest_compute"])
+    _assert_ends(rc, api, server, host=running["dest_compute"])
 
 
 def test_source_restart_while_preparing_rolls_back(rc):
@@ -203,9 +205,7 @@ def test_source_restart_while_preparing_rolls_back(rc):
     assert _migrate(api, server["id"]).status_code == 202
     _wait_status(api, server, ("preparing",))
     _kill_and_start(rc, source)
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "failed", done
-    _assert_on(rc, api, server, source)
+    _assert_ends(rc, api, server, "failed", source)
     _assert_abandoned(api, server)
 
 
@@ -261,9 +261,7 @@ def test_destination_restart_while_running(rc, flavors):
     _kill_and_start(rc, running["dest_compute"])
     assert _migration(api, server["id"])["status"] == "running"
     _force(api, server, running)
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, running["dest_compute"])
+    _assert_ends(rc, api, server, host=running["dest_compute"])
 
 
 # --- the conductor -----------------------------------------------------------------------
@@ -283,9 +281,7 @@ def _conductor_accepted(rc, flavors):
     time.sleep(0.5)
     assert _migration(api, server["id"])["status"] == "accepted"
     _kill_and_start(rc, "conductor")
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "failed", done
-    _assert_on(rc, api, server, server["OS-EXT-SRV-ATTR:host"])
+    _assert_ends(rc, api, server, "failed", server["OS-EXT-SRV-ATTR:host"])
 
 
 def _conductor_queued(rc, flavors):
@@ -302,9 +298,7 @@ def _conductor_queued(rc, flavors):
     assert _migration(api, server["id"])["status"] == "queued"
     assert api.delete(_path(blocker, running)).status_code == 202
     assert _wait_migration(api, blocker["id"])["status"] == "cancelled"
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, done["dest_compute"])
+    _assert_ends(rc, api, server)
     _assert_on(rc, api, blocker, source)
 
 
@@ -314,9 +308,7 @@ def _conductor_preparing(rc, flavors):
     assert _migrate(api, server["id"]).status_code == 202
     _wait_status(api, server, ("preparing",))
     _kill_and_start(rc, "conductor")
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, done["dest_compute"])
+    _assert_ends(rc, api, server)
 
 
 def _conductor_running(rc, flavors):
@@ -327,9 +319,7 @@ def _conductor_running(rc, flavors):
     _kill_and_start(rc, "conductor")
     assert _migration(api, server["id"])["status"] == "running"
     _force(api, server, running)
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
-    _assert_on(rc, api, server, running["dest_compute"])
+    _assert_ends(rc, api, server, host=running["dest_compute"])
 
 
 @pytest.mark.parametrize("scenario", [_conductor_accepted, _conductor_queued,
