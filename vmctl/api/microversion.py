@@ -77,9 +77,9 @@ FLAVOR_SWAP_INT = "2.75"  # flavors: "swap" is 0 (not "") when unset.
 EVENT_DETAILS = "2.84"  # instance action events: "details" (the message).
 HYPERVISOR_NO_USAGE = "2.88"  # os-hypervisors: vcpus, memory_mb, local_gb,
 #              *_used, free_*, running_vms, ... dropped; "uptime" in show.
-SERVER_HOSTNAME = "2.90"  # servers: OS-EXT-SRV-ATTR:hostname (made from the
-#              name) shown to non-admins too. A "hostname" in the create body
-#              is not accepted (400): vmctl does not store one.
+SERVER_HOSTNAME = "2.90"  # servers: OS-EXT-SRV-ATTR:hostname shown to
+#              non-admins too; create accepts a "hostname" (one DNS label),
+#              shown there instead of the one made from the name.
 PINNED_AZ = "2.96"  # server show/detail: "pinned_availability_zone" (the
 #              zone asked for at create, else null).
 IMAGE_PROPERTIES = "2.98"  # server show/detail: image "properties" embedded.

@@ -143,7 +143,8 @@ def _page(api, collection, body, rows):
 # --- create ----------------------------------------------------------------
 
 def _create_schema(version, conf):
-    return schema.create(conf.api.max_count)
+    return schema.create(conf.api.max_count,
+                         with_hostname=version.matches(mv.SERVER_HOSTNAME))
 
 
 @validation.request_schema(_create_schema)
@@ -153,6 +154,9 @@ def create(api):
     server = body["server"]
     hints = body.get("os:scheduler_hints") or body.get("OS-SCH-HNT:scheduler_hints") or {}
     min_count, max_count = _counts(api, server)
+    if server.get("hostname") is not None and max_count > 1:
+        raise errors.BadRequest("Invalid input for field/attribute hostname: "
+                                "it cannot be given when creating several servers.")
     reservation_id = "r-" + "".join(secrets.choice(_RESERVATION_CHARS) for _ in range(8))
     with api.db.transaction() as session:
         flavor = _flavor(session, server["flavorRef"])
@@ -251,6 +255,7 @@ def _create_one(api, session, server, flavor, reservation_id, index, count):
         "flavor": db_flavors.snapshot(flavor),
         "image_ref": _ref_id(server["imageRef"]),
         "metadata_": dict(server.get("metadata") or {}),
+        "hostname": server.get("hostname"),
     })
     db_actions.start(session, api.ctx, instance_uuid, "create")
     return instance_uuid

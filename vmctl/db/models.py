@@ -134,6 +134,8 @@ class Instance(TimestampMixin, Base):
     flavor: Mapped[dict] = mapped_column(JSON)
     image_ref: Mapped[str] = mapped_column(String(255))
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    # The guest hostname given at create (2.90); None: derived from the name.
+    hostname: Mapped[str | None] = mapped_column(String(255))
     launched_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     terminated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)

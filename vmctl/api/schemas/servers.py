@@ -59,10 +59,18 @@ _create = {
 }
 
 
-def create(max_count):
-    """The create schema with min/max_count capped at ``[api] max_count``."""
+# 2.90: the guest hostname, one DNS label (letters, digits, hyphens inside).
+hostname = {"type": "string", "minLength": 1, "maxLength": 63,
+            "pattern": r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"}
+
+
+def create(max_count, with_hostname=False):
+    """The create schema with min/max_count capped at ``[api] max_count``;
+    ``hostname`` is accepted from 2.90 on."""
     schema = copy.deepcopy(_create)
     props = schema["properties"]["server"]["properties"]
+    if with_hostname:
+        props["hostname"] = copy.deepcopy(hostname)
     for field in ("min_count", "max_count"):
         props[field]["maximum"] = max_count
     return schema

@@ -33,6 +33,12 @@ def hostname(display_name):
     return name[:63] or "server"
 
 
+def hostname_of(row):
+    """The hostname given at create (2.90), else the one from the name
+    (rows made before 2.90 support, and test doubles, have none)."""
+    return getattr(row, "hostname", None) or hostname(row.display_name)
+
+
 class Lookups:
     """What the rows of one response need from other tables, read once by
     the handler: {host: zone}, {instance uuid: server group uuid} and
@@ -122,7 +128,7 @@ class DetailView:
         if fault is not None and status in ("ERROR", "DELETED"):
             server["fault"] = self._fault(fault)
         if self.hostname_for_all:
-            server["OS-EXT-SRV-ATTR:hostname"] = hostname(row.display_name)
+            server["OS-EXT-SRV-ATTR:hostname"] = hostname_of(row)
         for field, value in self.versioned_fields.items():
             server[field] = list(value) if isinstance(value, list) else value
         for field, value_of in self.row_fields:
@@ -186,7 +192,7 @@ class DetailView:
             attrs.update({
                 "OS-EXT-SRV-ATTR:reservation_id": row.reservation_id,
                 "OS-EXT-SRV-ATTR:launch_index": row.launch_index,
-                "OS-EXT-SRV-ATTR:hostname": hostname(row.display_name),
+                "OS-EXT-SRV-ATTR:hostname": hostname_of(row),
                 "OS-EXT-SRV-ATTR:kernel_id": "",
                 "OS-EXT-SRV-ATTR:ramdisk_id": "",
                 "OS-EXT-SRV-ATTR:root_device_name": None,
