@@ -80,6 +80,8 @@ HYPERVISOR_NO_USAGE = "2.88"  # os-hypervisors: vcpus, memory_mb, local_gb,
 SERVER_HOSTNAME = "2.90"  # servers: OS-EXT-SRV-ATTR:hostname shown to
 #              non-admins too; create accepts a "hostname" (one DNS label),
 #              shown there instead of the one made from the name.
+EVACUATE_KEEP_STOPPED = "2.95"  # evacuate: a stopped (SHUTOFF) server stays
+#              stopped on its new host (before: it comes back ACTIVE).
 PINNED_AZ = "2.96"  # server show/detail: "pinned_availability_zone" (the
 #              zone asked for at create, else null).
 IMAGE_PROPERTIES = "2.98"  # server show/detail: image "properties" embedded.
@@ -124,6 +126,7 @@ VERSIONS = [
     EVENT_DETAILS,
     HYPERVISOR_NO_USAGE,
     SERVER_HOSTNAME,
+    EVACUATE_KEEP_STOPPED,
     PINNED_AZ,
     IMAGE_PROPERTIES,
     SCHEDULER_HINTS,

@@ -165,7 +165,9 @@ def evacuate(api, server_id, value):
             "migration_type": ms.EVACUATION, "status": ms.ACCEPTED,
             "source_compute": row.host, "source_node": row.node, "dest_compute": host,
             "old_flavor": row.flavor, "new_flavor": row.flavor,
-            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id})
+            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id,
+            "keep_stopped": (api.version.matches(mv.EVACUATE_KEEP_STOPPED)
+                             and row.vm_state == states.STOPPED)})
         db_actions.start(session, api.ctx, row.uuid, "evacuate")
     api.conductor.evacuate_instance(api.ctx, row.uuid, migration.uuid, host)
     if no_shared:

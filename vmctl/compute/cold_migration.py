@@ -13,7 +13,8 @@ and reports it again), and reports its result with one cast:
   destination  revert_resize           remove the new guest -> "dest_reverted"
   source       finish_revert_resize    the guest back as it was -> "reverted"
   either       cleanup_resize          the instance was deleted: remove both
-  destination  rebuild_instance        evacuation: spawn from the image -> "rebuilt"
+  destination  rebuild_instance        evacuation: spawn from the image (and power
+                                       it off if it is to stay stopped) -> "rebuilt"
 
 On start-up ``recover`` removes what this host kept for moves that are
 over, and the leftovers of instances evacuated away from it ("cleaned").
@@ -98,6 +99,10 @@ class ColdMigrationAgent:
                 except Exception:
                     self.driver.destroy(instance)
                     raise
+            if instance.vm_state == states.STOPPED and power != states.SHUTDOWN:
+                # Evacuated while stopped (2.95): it stays stopped here.
+                self.driver.power_off(instance)
+                power = self.driver.get_power_state(instance)
             return {"power_state": power}
         self._step(ctx, instance, migration, "rebuilt", work)
 

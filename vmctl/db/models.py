@@ -213,6 +213,8 @@ class Migration(TimestampMixin, Base):
     project_id: Mapped[str | None] = mapped_column(String(255))
     completed_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     block_migration: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Evacuation at 2.95 of a stopped server: it stays stopped on the new host.
+    keep_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class ResourceClaim(Base):

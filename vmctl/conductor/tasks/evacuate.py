@@ -8,7 +8,8 @@ forced down), set task_state rebuilding and written the migration
                  excluded; a named host still filtered), consumer = the
                  migration; no valid host -> error, the instance untouched
   pre-migrating  the destination rebuilds the guest from its image
-  done           host/node switched, ACTIVE; the old host's claim released
+  done           host/node switched, ACTIVE (SHUTOFF when the migration
+                 says keep_stopped, 2.95); the old host's claim released
                  and the migration's claim becomes the instance's
   completed      the old host's compute came back and destroyed what it
                  still had of the instance (compute/cold_migration.py,
@@ -75,6 +76,9 @@ class EvacuateTask:
     def rebuild(self, ctx, row, m):
         inst = instance_obj.Instance.from_db(row)
         inst.host, inst.node = m.dest_compute, m.dest_node
+        # The state the rebuilt guest is to rest in: the compute powers it
+        # off again for "stopped" (2.95); older evacuations come back active.
+        inst.vm_state = states.STOPPED if m.keep_stopped else states.ACTIVE
         self.compute.rebuild_instance(ctx, m.dest_compute, inst, resize.to_object(m))
 
     def _schedule(self, ctx, row, m, host):
