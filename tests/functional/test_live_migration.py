@@ -113,7 +113,12 @@ def test_non_converging_guest_is_aborted_and_stays(lm_cloud):
     running = _wait_migration(api, server["id"], statuses=("running",) + TERMINAL)
     assert running["status"] == "running"
     path = "servers/%s/migrations/%s" % (server["id"], running["id"])
+    # Progress is written at the monitor's first poll, a moment after "running".
+    deadline = time.monotonic() + 30
     shown = api.get(path).json()["migration"]
+    while not shown["memory_total_bytes"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+        shown = api.get(path).json()["migration"]
     assert shown["memory_total_bytes"] == 512 * 1024 * 1024
     assert api.delete(path).status_code == 202
     assert _wait_migration(api, server["id"])["status"] == "cancelled"
