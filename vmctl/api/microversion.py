@@ -71,6 +71,8 @@ EVACUATE_NO_FORCE = "2.68"  # evacuate and os-migrateLive: "force" is refused
 SERVER_GROUPS_SHOWN = "2.71"  # server show: "server_groups" (the group's id,
 #              or an empty list).
 SERVER_LOCKED_REASON = "2.73"  # server show/detail: "locked_reason".
+REQUESTED_DESTINATION = "2.74"  # create: "host" and/or "hypervisor_hostname"
+#              (admin by policy): the server is scheduled on that host only.
 MIGRATION_USER_PROJECT = "2.80"  # migrations: "user_id", "project_id" (and
 #              os-migrations filters of those names).
 FLAVOR_SWAP_INT = "2.75"  # flavors: "swap" is 0 (not "") when unset.
@@ -121,6 +123,7 @@ VERSIONS = [
     EVACUATE_NO_FORCE,
     SERVER_GROUPS_SHOWN,
     SERVER_LOCKED_REASON,
+    REQUESTED_DESTINATION,
     FLAVOR_SWAP_INT,
     MIGRATION_USER_PROJECT,
     EVENT_DETAILS,

@@ -18,6 +18,7 @@ from vmctl.api.schemas import parameter_types as types
 from vmctl.api.schemas import servers as schema
 from vmctl.api.views import servers as views
 from vmctl.db import actions as db_actions
+from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import flavors as db_flavors
 from vmctl.db import instances as db_instances
 from vmctl.db import models
@@ -144,7 +145,8 @@ def _page(api, collection, body, rows):
 
 def _create_schema(version, conf):
     return schema.create(conf.api.max_count,
-                         with_hostname=version.matches(mv.SERVER_HOSTNAME))
+                         with_hostname=version.matches(mv.SERVER_HOSTNAME),
+                         with_destination=version.matches(mv.REQUESTED_DESTINATION))
 
 
 @validation.request_schema(_create_schema)
@@ -161,10 +163,12 @@ def create(api):
     with api.db.transaction() as session:
         flavor = _flavor(session, server["flavorRef"])
         _check_zone(api, session, server.get("availability_zone"))
+        requested_host = _requested_host(api, session, server)
         _check_block_devices(server)
         group = _hinted_group(api, session, hints)
         uuids = [_create_one(api, session, server, flavor, reservation_id,
-                             index, max_count) for index in range(max_count)]
+                             index, max_count, requested_host)
+                 for index in range(max_count)]
         for instance_uuid in uuids if group is not None else ():
             db_groups.add_member(session, group, instance_uuid)
     _cast_build(api, uuids)
@@ -199,6 +203,28 @@ def _check_zone(api, session, zone):
     """400 for a zone with no enabled compute host (as Nova)."""
     if zone and zone not in availability_zones.available_zones(session, api.conf):
         raise errors.BadRequest("The requested availability zone is not available")
+
+
+def _requested_host(api, session, server):
+    """The compute host a 2.74 create names (``host``, or the host of
+    ``hypervisor_hostname``), else None; 403 unless the policy allows it,
+    400 naming the field for one that does not exist (or do not match)."""
+    host, node = server.get("host"), server.get("hypervisor_hostname")
+    if host is None and node is None:
+        return None
+    api.authorize(policies.REQUESTED_DESTINATION)
+    nodes = db_nodes.list_all(session)
+    if host is not None and host not in {n.host for n in nodes}:
+        raise errors.BadRequest("Invalid input for field/attribute host: "
+                                "compute host %s could not be found." % host)
+    if node is None:
+        return host
+    hosts = {n.host for n in nodes if n.hypervisor_hostname == node}
+    if not hosts or (host is not None and host not in hosts):
+        raise errors.BadRequest("Invalid input for field/attribute hypervisor_hostname: "
+                                "compute node %s could not be found%s." % (
+                                    node, " on host %s" % host if host else ""))
+    return host or sorted(hosts)[0]
 
 
 def _check_block_devices(server):
@@ -236,7 +262,8 @@ def _flavor(session, flavor_ref):
         raise errors.BadRequest("Flavor %s could not be found." % flavor_id) from None
 
 
-def _create_one(api, session, server, flavor, reservation_id, index, count):
+def _create_one(api, session, server, flavor, reservation_id, index, count,
+                requested_host=None):
     name = server["name"]
     if count > 1:
         name = "%s-%d" % (name, index + 1)
@@ -256,6 +283,7 @@ def _create_one(api, session, server, flavor, reservation_id, index, count):
         "image_ref": _ref_id(server["imageRef"]),
         "metadata_": dict(server.get("metadata") or {}),
         "hostname": server.get("hostname"),
+        "requested_host": requested_host,
     })
     db_actions.start(session, api.ctx, instance_uuid, "create")
     return instance_uuid

@@ -136,6 +136,8 @@ class Instance(TimestampMixin, Base):
     metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
     # The guest hostname given at create (2.90); None: derived from the name.
     hostname: Mapped[str | None] = mapped_column(String(255))
+    # The host an admin asked to build on (2.74): the only one scheduled.
+    requested_host: Mapped[str | None] = mapped_column(String(255))
     launched_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     terminated_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)

@@ -13,6 +13,7 @@ ALL_TENANTS = PREFIX % "index:get_all_tenants"
 ADMIN_FILTERS = PREFIX % "allow_all_filters"
 EXTENDED_ATTRS = "os_compute_api:os-extended-server-attributes"
 FAULT_DETAILS = PREFIX % "show:fault_details"
+REQUESTED_DESTINATION = "compute:servers:create:requested_destination"
 
 RULES = [
     base.api_rule(INDEX, base.PROJECT_READER_OR_ADMIN, "List servers",
@@ -22,6 +23,9 @@ RULES = [
     base.api_rule(SHOW, base.PROJECT_READER_OR_ADMIN, "Show a server",
                   [("GET", "/servers/{server_id}")]),
     base.api_rule(CREATE, base.PROJECT_MEMBER_OR_ADMIN, "Create servers",
+                  [("POST", "/servers")]),
+    base.api_rule(REQUESTED_DESTINATION, base.ADMIN, "Create servers on a host "
+                  "of the caller's choice (host, hypervisor_hostname; 2.74)",
                   [("POST", "/servers")]),
     base.api_rule(DELETE, base.PROJECT_MEMBER_OR_ADMIN, "Delete a server",
                   [("DELETE", "/servers/{server_id}")]),

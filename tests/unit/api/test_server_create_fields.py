@@ -68,3 +68,68 @@ def test_hostname_with_several_servers_is_400(env):  # noqa: F811
     assert resp.status_int == 400
     assert "hostname" in body["badRequest"]["message"]
     assert _create(call, "2.90", hostname="web", max_count=1)[0].status_int == 202
+
+
+def _with_computes(db):
+    from vmctl.db import compute_nodes as db_nodes
+    from vmctl.db import services as db_services
+
+    with db.transaction() as session:
+        for host in ("cn1", "cn2"):
+            db_services.register(session, host, "vmctl-compute", "vmctl-compute")
+            db_nodes.update_inventory(session, host, host + ".node", {
+                "hypervisor_type": "fake", "vcpus": 4, "memory_mb": 4096,
+                "local_gb": 40, "availability_zone": "nova"})
+
+
+def _requested_host(db, server_id):
+    from vmctl.db import instances as db_instances
+
+    with db.reader() as session:
+        return db_instances.get(session, server_id).requested_host
+
+
+@pytest.mark.parametrize("body, expected", [
+    ({"host": "cn2"}, "cn2"),
+    ({"hypervisor_hostname": "cn1.node"}, "cn1"),
+    ({"host": "cn2", "hypervisor_hostname": "cn2.node"}, "cn2"),
+    ({}, None),
+])
+def test_requested_destination_at_2_74_for_admins(env, body, expected):  # noqa: F811
+    call, conductor, db = env
+    _with_computes(db)
+    server = dict({"name": "vm", "flavorRef": "1", "imageRef": "img"}, **body)
+    resp, created = call("POST", "/v2.1/servers", {"server": server},
+                         token="admin:admin", version="2.74")
+    assert resp.status_int == 202, created
+    assert _requested_host(db, created["server"]["id"]) == expected
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"host": "nowhere"}, "host"),
+    ({"hypervisor_hostname": "nowhere.node"}, "hypervisor_hostname"),
+    ({"host": "cn1", "hypervisor_hostname": "cn2.node"}, "hypervisor_hostname"),
+    ({"host": "bad host"}, "host"),
+])
+def test_unknown_destination_is_400_naming_the_field(env, body, field):  # noqa: F811
+    call, _, db = env
+    _with_computes(db)
+    server = dict({"name": "vm", "flavorRef": "1", "imageRef": "img"}, **body)
+    resp, out = call("POST", "/v2.1/servers", {"server": server},
+                     token="admin:admin", version="2.74")
+    assert resp.status_int == 400
+    assert field in out["badRequest"]["message"]
+
+
+def test_requested_destination_is_admin_only_and_from_2_74(env):  # noqa: F811
+    call, _, db = env
+    _with_computes(db)
+    resp, _ = _create(call, "2.74", host="cn1")
+    assert resp.status_int == 403
+    resp, _ = _create(call, "2.74", hypervisor_hostname="cn1.node")
+    assert resp.status_int == 403
+    resp, out = call("POST", "/v2.1/servers", {"server": {
+        "name": "vm", "flavorRef": "1", "imageRef": "img", "host": "cn1"}},
+        token="admin:admin", version="2.73")
+    assert resp.status_int == 400
+    assert "host" in out["badRequest"]["message"]

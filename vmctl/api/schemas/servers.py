@@ -64,11 +64,20 @@ hostname = {"type": "string", "minLength": 1, "maxLength": 63,
             "pattern": r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"}
 
 
-def create(max_count, with_hostname=False):
+# 2.74: the compute host / node to build on.
+_destination = {"type": "string", "minLength": 1, "maxLength": 255,
+                "pattern": r"^[A-Za-z0-9._-]+$"}
+
+
+def create(max_count, with_hostname=False, with_destination=False):
     """The create schema with min/max_count capped at ``[api] max_count``;
-    ``hostname`` is accepted from 2.90 on."""
+    ``host`` and ``hypervisor_hostname`` are accepted from 2.74 on,
+    ``hostname`` from 2.90 on."""
     schema = copy.deepcopy(_create)
     props = schema["properties"]["server"]["properties"]
+    if with_destination:
+        props["host"] = copy.deepcopy(_destination)
+        props["hypervisor_hostname"] = copy.deepcopy(_destination)
     if with_hostname:
         props["hostname"] = copy.deepcopy(hostname)
     for field in ("min_count", "max_count"):

@@ -37,6 +37,12 @@ def spec_for(row, flavor=None):
             "availability_zone": row.availability_zone}
 
 
+def requested_hosts(row):
+    """The only host a build may use (2.74), as force_hosts: a reschedule
+    keeps to it too, so a second failure there is "No valid host"."""
+    return [row.requested_host] if row.requested_host else None
+
+
 class BuildTask:
     def __init__(self, deps):
         self.db = deps.db
@@ -54,8 +60,9 @@ class BuildTask:
             return
         consumers = [{"consumer_uuid": r.uuid, "instance_uuid": r.uuid} for r in rows]
         try:
-            results = self.scheduler.select_destinations(ctx, spec_for(rows[0]),
-                                                         consumers, attempt_hosts)
+            results = self.scheduler.select_destinations(
+                ctx, spec_for(rows[0]), consumers, attempt_hosts,
+                force_hosts=requested_hosts(rows[0]))
         except messaging.MessagingTimeout:
             LOG.error("Scheduler did not answer for %s", instance_uuids)
             results = [{"host": None, "reason": "The scheduler did not answer in time."}] * len(rows)

@@ -1,4 +1,5 @@
-"""Fields a server create may set: the guest hostname (2.90); an
+"""Fields a server create may set: the host to build on (2.74), the guest
+hostname (2.90); an
 evacuation that keeps a stopped server stopped (2.95).
 
 Revision ID: 0006
@@ -17,6 +18,7 @@ depends_on = None
 
 def upgrade():
     op.add_column("instances", sa.Column("hostname", sa.String(255), nullable=True))
+    op.add_column("instances", sa.Column("requested_host", sa.String(255), nullable=True))
     # The server default only fills existing rows; the models set the value.
     with op.batch_alter_table("migrations") as batch:
         batch.add_column(sa.Column("keep_stopped", sa.Boolean(), nullable=False,
@@ -29,4 +31,5 @@ def downgrade():
     with op.batch_alter_table("migrations") as batch:
         batch.drop_column("keep_stopped")
     with op.batch_alter_table("instances") as batch:
+        batch.drop_column("requested_host")
         batch.drop_column("hostname")
