@@ -29,12 +29,7 @@ def _page(api, actions):
     """Newest first, filtered by changes-since (2.58) / changes-before
     (2.66) on the last update, after ``marker`` (a request id), ``limit``
     long. A server has few actions: they are paged in memory."""
-    since = api.timestamp_param("changes-since")
-    before = (api.timestamp_param("changes-before")
-              if api.version.matches(mv.CHANGES_BEFORE) else None)
-    if since is not None and before is not None and before < since:
-        raise errors.BadRequest("The value of changes-since must be less than or "
-                                "equal to changes-before.")
+    since, before = api.changes_window()
     marker = api.param("marker")
     if marker is not None:
         ids = [a.request_id for a in actions]

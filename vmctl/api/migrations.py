@@ -124,15 +124,6 @@ def _live_migration(api, server_id, migration_id):
     return migration
 
 
-def _changes_before(api, changes_since):
-    """changes-before (2.66); 400 if it is earlier than changes-since."""
-    before = api.timestamp_param("changes-before")
-    if before is not None and changes_since is not None and before < changes_since:
-        raise errors.BadRequest("The value of changes-since must be less than or "
-                                "equal to changes-before.")
-    return before
-
-
 def list_all(api):
     """GET /os-migrations, newest first."""
     api.authorize(policies.LIST)
@@ -143,10 +134,8 @@ def list_all(api):
     paging = api.version.matches(mv.MIGRATION_UUID_PAGING)
     limit = api.limit() if paging else None
     if paging:
-        filters["changes_since"] = api.timestamp_param("changes-since")
+        filters["changes_since"], filters["changes_before"] = api.changes_window()
         filters["marker"] = api.param("marker")
-    if api.version.matches(mv.CHANGES_BEFORE):
-        filters["changes_before"] = _changes_before(api, filters["changes_since"])
     with api.db.reader() as session:
         try:
             rows = db_migrations.list_filtered(session, limit=limit, **filters)

@@ -8,6 +8,7 @@ import json
 import uuid
 
 from vmctl.api import errors
+from vmctl.api import microversion as mv
 from vmctl.api import validation
 
 
@@ -121,6 +122,17 @@ class ApiRequest:
         if stamp.tzinfo is not None:
             stamp = stamp.astimezone(datetime.timezone.utc).replace(tzinfo=None)
         return stamp
+
+    def changes_window(self):
+        """``changes-since`` and (2.66+) ``changes-before``, each a naive UTC
+        datetime or None; 400 when changes-before is the earlier one."""
+        since = self.timestamp_param("changes-since")
+        before = (self.timestamp_param("changes-before")
+                  if self.version.matches(mv.CHANGES_BEFORE) else None)
+        if since is not None and before is not None and before < since:
+            raise errors.BadRequest("The value of changes-since must be less than or "
+                                    "equal to changes-before.")
+        return since, before
 
     @staticmethod
     def new_uuid():
