@@ -129,9 +129,7 @@ class ColdMigrationMixin:
             return self._endpoint
 
     def _advertised_address(self):
-        from vmctl.virt.libvirt import driver as libvirt_driver
-        return (self.conf.cold_migration.advertise_address or self.conf.libvirt.host_ip
-                or libvirt_driver.first_non_loopback_ipv4())
+        return self.conf.cold_migration.advertise_address or self._migration_address()
 
     def _stop_offering(self, migration_uuid):
         """Withdraw an offer; the endpoint stops when nothing is offered."""
