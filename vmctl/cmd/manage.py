@@ -208,31 +208,19 @@ def role_add(conf, args):
 
 
 def _user(session, name_or_id):
-    return _by_name_or_id(session, "user", name_or_id)
+    """A user by name (default domain), else by id (UserNotFound)."""
+    from vmctl.db import identity as db_identity
+
+    return (db_identity.find_user(session, name_or_id)
+            or db_identity.get_user(session, name_or_id))
 
 
 def _project(session, name_or_id):
-    return _by_name_or_id(session, "project", name_or_id)
-
-
-def _by_name_or_id(session, kind, name_or_id):
-    """A user or project by name (default domain), else by id; not found
-    names what was asked for."""
+    """A project by name (default domain), else by id (ProjectNotFound)."""
     from vmctl.db import identity as db_identity
-    from vmctl.identity import exception as identity_exc
 
-    find, get, not_found = {
-        "user": (db_identity.find_user, db_identity.get_user, identity_exc.UserNotFound),
-        "project": (db_identity.find_project, db_identity.get_project,
-                    identity_exc.ProjectNotFound),
-    }[kind]
-    row = find(session, name_or_id)
-    if row is not None:
-        return row
-    try:
-        return get(session, name_or_id)
-    except not_found:
-        raise not_found(**{kind: name_or_id}) from None
+    return (db_identity.find_project(session, name_or_id)
+            or db_identity.get_project(session, name_or_id))
 
 
 def openapi_write(conf, args):
