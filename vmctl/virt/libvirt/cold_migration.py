@@ -298,6 +298,9 @@ class ColdMigrationMixin:
         mark = self._incoming_of(instance_uuid)
         if mark is None or (migration is not None and mark != migration.uuid):
             return      # not made by this migration: never touch it
+        self._remove_incoming(instance_uuid)
+
+    def _remove_incoming(self, instance_uuid):
         with self._translated("revert the migration of", instance_uuid):
             self._destroy_domain(instance_uuid)
         self._remove_instance_dir(instance_uuid)
@@ -335,7 +338,7 @@ class ColdMigrationMixin:
             raise driver.VirtError("instance %s has other files on hypervisor %s; the kept "
                                    "copy is in %s" % (instance_uuid, self._nodename,
                                                       self._kept_dir(instance_uuid)))
-        self.revert_migration_at_destination(_Ref(instance_uuid), migration)
+        self._remove_incoming(instance_uuid)
 
     def _restored_already(self, instance, instance_uuid, inst_dir):
         with self._translated("revert the migration of", instance_uuid):
@@ -428,8 +431,3 @@ class ColdMigrationMixin:
 def driver_checked_uuid(value):
     from vmctl.virt.libvirt import driver as libvirt_driver
     return libvirt_driver.checked_uuid(value)
-
-
-class _Ref:
-    def __init__(self, uuid):
-        self.uuid = uuid
