@@ -7,8 +7,6 @@ keeps for a revert is in its ``-held`` state file, apart from the guests it
 runs. After every test the invariants of DESIGN.md are checked.
 """
 
-import json
-import os
 import signal
 import time
 
@@ -31,12 +29,7 @@ def lone_cloud(cloud_factory):
 
 
 def held(cloud, host):
-    path = os.path.join(cloud.state_path, "fake-virt-%s-held.json" % host)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return {}
+    return cloud.fake_state("virt-%s-held" % host)
 
 
 def _boot(api, name, flavor="1", **extra):

@@ -9,7 +9,6 @@ and with a slow link (flavor extra spec ``migration:bandwidth_mib``). The
 invariants of DESIGN.md are checked after every test (functional/conftest).
 """
 
-import json
 import os
 import signal
 import time
@@ -90,12 +89,7 @@ def _boot_meta(api, name, flavor="1", dirty_mib=0, **metadata):
 
 
 def _incoming(cloud, host):
-    path = os.path.join(cloud.state_path, "fake-incoming-%s.json" % host)
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return {}
+    return cloud.fake_state("incoming-%s" % host)
 
 
 def _path(server, migration):
