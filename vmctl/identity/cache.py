@@ -8,10 +8,11 @@ kept). ``clear`` empties it: the middleware calls it after any change made
 through the identity API of this process.
 """
 
-import datetime
 import hashlib
 import threading
 import time
+
+from vmctl.identity import tokens
 
 
 class TokenCache:
@@ -19,9 +20,7 @@ class TokenCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
-        # Naive UTC, as TokenData.expires_at.
-        self._now = now or (lambda: datetime.datetime.now(
-            datetime.timezone.utc).replace(tzinfo=None))
+        self._now = now or tokens.utcnow  # naive UTC, as TokenData.expires_at
         self._lock = threading.Lock()
         self._entries = {}
 
