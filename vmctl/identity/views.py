@@ -21,7 +21,7 @@ def version(base):
     }
 
 
-def domain_ref(base=None):
+def domain_ref():
     return {"id": DEFAULT_DOMAIN_ID, "name": DOMAIN_NAME}
 
 
