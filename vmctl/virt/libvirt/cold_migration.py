@@ -227,10 +227,8 @@ class ColdMigrationMixin:
 
     def resume_offers(self):
         """After a restart: offer the kept copies again (same token)."""
-        for instance_uuid, _migration_uuid in self.held_migrations().items():
-            record = self._kept_record(instance_uuid)
-            if record is not None:
-                self._offer(instance_uuid, record, shared=False)
+        for instance_uuid, record in self._held_records():
+            self._offer(instance_uuid, record, shared=False)
 
     # --- destination: pull, define ---------------------------------------------------------
     def _incoming_of(self, instance_uuid):
@@ -409,23 +407,25 @@ class ColdMigrationMixin:
         return owner is None or owner == migration.source_compute
 
     def held_migrations(self):
-        held = {}
+        return {instance_uuid: record["migration_uuid"]
+                for instance_uuid, record in self._held_records()}
+
+    def _held_records(self):
+        """(instance uuid, record) of every copy this host keeps for a revert."""
         try:
             names = os.listdir(self.conf.libvirt.instances_path)
         except FileNotFoundError:
-            return held
+            return
         for name in names:
             if not name.endswith(KEPT_SUFFIX):
                 continue
-            instance_uuid = name[:-len(KEPT_SUFFIX)]
             try:
-                instance_uuid = driver_checked_uuid(instance_uuid)
+                instance_uuid = driver_checked_uuid(name[:-len(KEPT_SUFFIX)])
             except driver.VirtError:
                 continue
             record = self._kept_record(instance_uuid)
             if record is not None:
-                held[instance_uuid] = record["migration_uuid"]
-        return held
+                yield instance_uuid, record
 
 
 def driver_checked_uuid(value):
