@@ -21,6 +21,7 @@ from vmctl.db import models
 from vmctl.db import server_groups as db_groups
 from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
+from vmctl.scheduler.filters import server_group as group_rules
 
 LOG = logging.getLogger(__name__)
 
@@ -196,12 +197,13 @@ class BuildTask:
 
 
 def _group_violation(group, others, host):
-    if group.policy == "anti-affinity":
-        limit = (group.rules or {}).get("max_server_per_host") or 1
-        if others.get(host, 0) >= limit:
+    if group.policy == group_rules.ANTI_AFFINITY:
+        limit = (group.rules or {}).get("max_server_per_host")
+        if not group_rules.anti_affinity_allows(others, host, limit):
             return ("Anti-affinity instance group policy was violated: server group "
                     "%s already has %d member(s) on %s." % (group.uuid, others[host], host))
-    elif group.policy == "affinity" and others and host not in others:
+    elif (group.policy == group_rules.AFFINITY
+          and not group_rules.affinity_allows(others, host)):
         return ("Affinity instance group policy was violated: the members of server "
                 "group %s are on %s." % (group.uuid, ", ".join(sorted(others))))
     return None

@@ -2,26 +2,35 @@
 
 ``spec["group"]`` (set by the scheduler for a member of a group) is
 {"policy", "max_server_per_host", "hosts": Counter {host: other members}}.
+The rules themselves (``*_allows``) also serve the compute's late check
+(conductor/tasks/build.py), so both judge a host alike.
 """
 
 ANTI_AFFINITY = "anti-affinity"
 AFFINITY = "affinity"
 
 
+def anti_affinity_allows(hosts, host, max_server_per_host=None):
+    """Fewer than ``max_server_per_host`` (default 1) other members on ``host``."""
+    return hosts.get(host, 0) < (max_server_per_host or 1)
+
+
+def affinity_allows(hosts, host):
+    """``host`` is where the other members are (any host for the first one)."""
+    return not hosts or host in hosts
+
+
 def anti_affinity_passes(state, spec):
-    """ServerGroupAntiAffinityFilter: fewer than ``max_server_per_host``
-    (default 1) other members already on the host."""
+    """ServerGroupAntiAffinityFilter."""
     group = spec.get("group")
     if not group or group["policy"] != ANTI_AFFINITY:
         return True
-    limit = group.get("max_server_per_host") or 1
-    return group["hosts"].get(state.host, 0) < limit
+    return anti_affinity_allows(group["hosts"], state.host, group.get("max_server_per_host"))
 
 
 def affinity_passes(state, spec):
-    """ServerGroupAffinityFilter: the host of the other members (any host
-    for the first one)."""
+    """ServerGroupAffinityFilter."""
     group = spec.get("group")
     if not group or group["policy"] != AFFINITY:
         return True
-    return not group["hosts"] or state.host in group["hosts"]
+    return affinity_allows(group["hosts"], state.host)
