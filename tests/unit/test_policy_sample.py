@@ -1,11 +1,10 @@
 """The committed sample policy file is what the generator produces now, and
 a policy file really overrides the defaults in code."""
 
-from oslo_config import cfg
 
+from tests.fixtures.conf import make_conf
 from tests.unit.test_config_sample import REPO
 from tests.unit.test_config_sample import assert_sample_current
-from vmctl import conf as vmctl_conf
 from vmctl import context
 from vmctl import policies
 
@@ -22,9 +21,7 @@ def test_sample_policy_is_current(tmp_path):
 
 
 def _conf(args):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf(args, project="vmctl", default_config_files=[])
+    conf = make_conf(args)
     return conf
 
 

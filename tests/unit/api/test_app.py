@@ -2,11 +2,10 @@
 
 import json
 
-from oslo_config import cfg
 import pytest
 import webob
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.db import api as db_api
 from vmctl.db import flavors as db_flavors
@@ -30,10 +29,7 @@ class RecordingConductor:
 
 @pytest.fixture
 def env(tmp_path):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl", default_config_files=[])
-    conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+    conf = make_conf(policy_file=tmp_path / "policy.yaml")
     conf.set_override("auth_strategy", "noauth", group="api")  # user:project tokens
     db = db_api.Database("sqlite:///%s" % (tmp_path / "api.sqlite"))
     models.Base.metadata.create_all(db.engine)

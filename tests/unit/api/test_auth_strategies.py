@@ -1,10 +1,9 @@
 """[api] auth_strategy: the vmctl, keystone and noauth middlewares."""
 
-from oslo_config import cfg
 import pytest
 import webob
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.api import auth
 from vmctl.db import api as db_api
@@ -14,9 +13,7 @@ from vmctl.identity import tokens
 
 
 def _conf(strategy, **identity):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl", default_config_files=[])
+    conf = make_conf()
     conf.set_override("auth_strategy", strategy, group="api")
     for key, value in identity.items():
         conf.set_override(key, value, group="identity")
@@ -36,9 +33,7 @@ def _get(app, path, **headers):
 
 
 def test_default_strategy_is_vmctl():
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl", default_config_files=[])
+    conf = make_conf()
     assert conf.api.auth_strategy == "vmctl"
 
 

@@ -5,11 +5,10 @@ import json
 import logging
 import urllib.parse
 
-from oslo_config import cfg
 import pytest
 import webob
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl import exception
 from vmctl.api import app as api_app
 from vmctl.db import aggregates as db_aggregates
@@ -23,10 +22,7 @@ from vmctl.db import services as db_services
 
 @pytest.fixture
 def call(tmp_path):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl", default_config_files=[])
-    conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+    conf = make_conf(policy_file=tmp_path / "policy.yaml")
     conf.set_override("auth_strategy", "noauth", group="api")
     db = db_api.Database("sqlite:///%s" % (tmp_path / "api.sqlite"))
     models.Base.metadata.create_all(db.engine)

@@ -2,11 +2,10 @@
 
 import json
 
-from oslo_config import cfg
 import pytest
 import webob
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.db import api as db_api
 from vmctl.db import models
@@ -19,10 +18,7 @@ V3 = "/identity/v3"
 
 class Env:
     def __init__(self, tmp_path):
-        self.conf = cfg.ConfigOpts()
-        vmctl_conf.register_all(self.conf)
-        self.conf([], project="vmctl", default_config_files=[])
-        self.conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+        self.conf = make_conf(policy_file=tmp_path / "policy.yaml")
         self.conf.set_override("key_repository", str(tmp_path / "keys"), group="identity")
         self.conf.set_override("password_hash_rounds", 4, group="identity")
         tokens.setup(str(tmp_path / "keys"), 3)

@@ -7,11 +7,10 @@ import json
 import os
 import threading
 
-from oslo_config import cfg
 import pytest
 import webob
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.api import routes
 from vmctl.db import api as db_api
@@ -28,10 +27,7 @@ DATA = os.urandom(200 * 1024 + 7)  # several store chunks, not a multiple
 
 class Env:
     def __init__(self, tmp_path):
-        self.conf = cfg.ConfigOpts()
-        vmctl_conf.register_all(self.conf)
-        self.conf([], project="vmctl", default_config_files=[])
-        self.conf.set_override("policy_file", str(tmp_path / "policy.yaml"), group="api")
+        self.conf = make_conf(policy_file=tmp_path / "policy.yaml")
         self.conf.set_override("auth_strategy", "noauth", group="api")  # user:project tokens
         self.data_dir = tmp_path / "images"
         self.conf.set_override("data_dir", str(self.data_dir), group="image")

@@ -6,12 +6,11 @@ import json
 import re
 import sys
 
-from oslo_config import cfg
 import pytest
 import schemathesis
 import webob
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.api import flavors
 from vmctl.api import microversion as mv
@@ -27,9 +26,7 @@ from vmctl.db import models
 
 @pytest.fixture(scope="module")
 def conf():
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl", default_config_files=[])
+    conf = make_conf()
     return conf
 
 

@@ -1,7 +1,6 @@
-from oslo_config import cfg
 import pytest
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl import context
 from vmctl import policies
 from vmctl.api import auth
@@ -58,9 +57,7 @@ def test_noauth_missing():
 
 
 def _conf(listen):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl", default_config_files=[])
+    conf = make_conf()
     conf.set_override("listen", listen, group="api")
     conf.set_override("auth_strategy", "noauth", group="api")
     return conf

@@ -9,10 +9,9 @@ import subprocess
 import types
 import uuid
 
-from oslo_config import cfg
 import pytest
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl import states
 from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
@@ -225,9 +224,7 @@ class Images:
 
 
 def _driver(tmp_path, name, images, instances_path=None):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl-test", default_config_files=[])
+    conf = make_conf(project="vmctl-test")
     conf.set_override("state_path", str(tmp_path / name))
     conf.set_override("virt_type", "qemu", "libvirt")
     conf.set_override("clean_shutdown_timeout", 0, "libvirt")

@@ -6,10 +6,9 @@ import subprocess
 import types
 import uuid
 
-from oslo_config import cfg
 import pytest
 
-from vmctl import conf as vmctl_conf
+from tests.fixtures.conf import make_conf
 from vmctl import states
 from vmctl.image import client as image_client
 from vmctl.objects import flavor as flavor_obj
@@ -156,9 +155,7 @@ class Images:
 
 @pytest.fixture
 def env(tmp_path):
-    conf = cfg.ConfigOpts()
-    vmctl_conf.register_all(conf)
-    conf([], project="vmctl-test", default_config_files=[])
+    conf = make_conf(project="vmctl-test")
     conf.set_override("state_path", str(tmp_path))
     conf.set_override("virt_type", "qemu", "libvirt")
     base = tmp_path / "src-disk"
