@@ -122,8 +122,7 @@ class VmctlAuthMiddleware:
             if identity is not None:
                 environ[IDENTITY_KEY] = identity
         if IDENTITY_KEY not in environ and not _is_public(environ):
-            return _unauthorized(start_response,
-                                 "The request you have made requires authentication.",
+            return _unauthorized(start_response, identity_core.AUTH_FAILED,
                                  [www_authenticate(self.conf, environ)])
         if _changes_identity(environ):
             try:
@@ -188,9 +187,7 @@ class KeystoneIdentityMiddleware:
         elif not _is_public(environ):
             uri = self.conf.keystone_authtoken.www_authenticate_uri
             headers = [("WWW-Authenticate", 'Keystone uri="%s"' % uri)] if uri else []
-            return _unauthorized(start_response,
-                                 "The request you have made requires authentication.",
-                                 headers)
+            return _unauthorized(start_response, identity_core.AUTH_FAILED, headers)
         return self.app(environ, start_response)
 
 
