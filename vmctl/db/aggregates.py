@@ -137,7 +137,3 @@ def host_zones(session, skip_aggregate=None):
             for host in hosts_of(row):
                 zones.setdefault(host, zone)
     return zones
-
-
-def zone_for_host(zones, host, default_zone):
-    return zones.get(host) or default_zone
