@@ -55,10 +55,9 @@ def ensure_user(session, name, password, default_project_id=None,
 def grant(session, user, project, role_name):
     """Give ``role_name`` to user on project (admin implies member and
     reader, member implies reader: see vmctl.identity.core.IMPLIED_ROLES)."""
-    ensure_roles(session)
-    role = db_identity.find_role(session, role_name)
-    if role is None:
-        role = db_identity.create_role(session, {"name": role_name})
+    role = (ensure_roles(session).get(role_name)
+            or db_identity.find_role(session, role_name)
+            or db_identity.create_role(session, {"name": role_name}))
     db_identity.add_assignment(session, user.id, project.id, role.id)
 
 
