@@ -67,8 +67,9 @@ def setup(path, max_active_keys):
     repository that already has keys is left as it is. The key ids."""
     os.makedirs(path, mode=0o700, exist_ok=True)
     os.chmod(path, 0o700)
-    if key_ids(path):
-        return key_ids(path)
+    ids = key_ids(path)
+    if ids:
+        return ids
     _write_key(path, STAGED, fernet.Fernet.generate_key())
     return rotate(path, max_active_keys)
 
