@@ -190,6 +190,20 @@ def _decisions(env, server_id):
     return [d or "" for e, _, d in _events(env, server_id) if e == "live_migration_policy"]
 
 
+def _start(env, server_id, **kw):
+    """Watch the guest, then migrate it: (source host, watch, since, migration)."""
+    source = env.host_of(env.api.server(server_id))
+    watch = _watch(env, server_id)
+    since = time.monotonic()
+    return source, watch, since, _migrate(env, server_id, **kw)
+
+
+def _wait_running(env, server_id, migration):
+    running = _wait_migration(env, server_id, migration, statuses=("running",) + TERMINAL)
+    assert running["status"] == "running", _events(env, server_id)
+    return running
+
+
 # --- where the guest is, what it saw --------------------------------------------------------
 
 def _other(env, host):
@@ -269,10 +283,7 @@ def _disk_boot_counter(env, host, server_id):
 
 def test_dirtying_guest_migrates_within_the_allowed_downtime(kvm_env, dirtying):
     env, sid = kvm_env, dirtying["id"]
-    source = env.host_of(dirtying)
-    watch = _watch(env, sid)
-    since = time.monotonic()
-    migration = _migrate(env, sid)
+    source, watch, since, migration = _start(env, sid)
     done = _wait_migration(env, sid, migration)
     until = time.monotonic()
     assert done["status"] == "completed", _events(env, sid)
@@ -313,10 +324,7 @@ def test_block_migration_carries_the_disk(kvm_env, dirtying):
 
 def test_non_converging_guest_completes_with_adaptive_post_copy(kvm_env, postcopy):
     env, sid = kvm_env, postcopy["id"]
-    source = env.host_of(postcopy)
-    watch = _watch(env, sid)
-    since = time.monotonic()
-    migration = _migrate(env, sid)
+    source, watch, since, migration = _start(env, sid)
     done = _wait_migration(env, sid, migration)
     until = time.monotonic()
     decisions = _decisions(env, sid)
@@ -328,10 +336,7 @@ def test_non_converging_guest_completes_with_adaptive_post_copy(kvm_env, postcop
 
 def test_non_converging_guest_is_aborted_by_steps_timeout(kvm_env, stuck):
     env, sid = kvm_env, stuck["id"]
-    source = env.host_of(stuck)
-    watch = _watch(env, sid)
-    since = time.monotonic()
-    migration = _migrate(env, sid)
+    source, watch, since, migration = _start(env, sid)
     done = _wait_migration(env, sid, migration)
     until = time.monotonic()
     decisions = _decisions(env, sid)
@@ -346,12 +351,8 @@ def test_non_converging_guest_is_aborted_by_steps_timeout(kvm_env, stuck):
 
 def test_abort_a_running_migration(kvm_env, stuck):
     env, sid = kvm_env, stuck["id"]
-    source = env.host_of(env.api.server(sid))
-    watch = _watch(env, sid)
-    since = time.monotonic()
-    migration = _migrate(env, sid)
-    running = _wait_migration(env, sid, migration, statuses=("running",) + TERMINAL)
-    assert running["status"] == "running", _events(env, sid)
+    source, watch, since, migration = _start(env, sid)
+    running = _wait_running(env, sid, migration)
     # Progress is saved at the first poll and then every
     # [migration] progress_save_interval (5 s): the figures show up within it.
     path = "servers/%s/migrations/%s" % (sid, running["id"])
@@ -375,12 +376,8 @@ def test_abort_a_running_migration(kvm_env, stuck):
 
 def test_force_complete_a_running_migration(kvm_env, stuck):
     env, sid = kvm_env, stuck["id"]
-    source = env.host_of(env.api.server(sid))
-    watch = _watch(env, sid)
-    since = time.monotonic()
-    migration = _migrate(env, sid)
-    running = _wait_migration(env, sid, migration, statuses=("running",) + TERMINAL)
-    assert running["status"] == "running", _events(env, sid)
+    source, watch, since, migration = _start(env, sid)
+    running = _wait_running(env, sid, migration)
     time.sleep(1.0)
     resp = env.api.post("servers/%s/migrations/%s/action" % (sid, running["id"]),
                         json={"force_complete": None})
@@ -398,12 +395,8 @@ def test_force_complete_a_running_migration(kvm_env, stuck):
 
 def test_source_agent_killed_mid_migration_adopts_and_completes(kvm_env, postcopy):
     env, sid = kvm_env, postcopy["id"]
-    source = env.host_of(env.api.server(sid))
-    watch = _watch(env, sid)
-    since = time.monotonic()
-    migration = _migrate(env, sid)
-    running = _wait_migration(env, sid, migration, statuses=("running",) + TERMINAL)
-    assert running["status"] == "running", _events(env, sid)
+    source, watch, since, migration = _start(env, sid)
+    _wait_running(env, sid, migration)
     time.sleep(0.5)
     # SIGKILL: no clean-up at all; libvirtd's job goes on without its watcher.
     env.cloud.restart(source, sig=signal.SIGKILL)
