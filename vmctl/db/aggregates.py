@@ -51,13 +51,11 @@ def _flush_unique_name(session, name):
 
 def get(session, aggregate_id):
     """By integer id or uuid (as Nova accepts both)."""
-    text = str(aggregate_id)
-    if text.isascii() and text.isdigit():
-        # Larger than any id: not found (and no integer overflow in SQL).
-        row_id = db_api.int_id(text)
-        row = session.get(AGGREGATE, row_id) if row_id is not None else None
-    else:
-        row = session.scalars(sa.select(AGGREGATE).filter_by(uuid=text)).first()
+    row_id = db_api.int_id(aggregate_id)
+    if row_id is not None:
+        row = session.get(AGGREGATE, row_id)
+    else:  # a uuid (digits past the largest id match none)
+        row = session.scalars(sa.select(AGGREGATE).filter_by(uuid=str(aggregate_id))).first()
     if row is None:
         raise AggregateNotFound(aggregate_id=aggregate_id)
     return row
