@@ -160,7 +160,7 @@ def auth_catalog(api):
 def list_domains(api):
     api.authorize(policies.LIST_DOMAINS)
     name = api.param("name")
-    items = [views.domain(base(api))] if name in (None, views.DOMAIN_NAME) else []
+    items = [views.domain(base(api))] if name in (None, core.DEFAULT_DOMAIN_NAME) else []
     return views.collection(base(api), "domains", items)
 
 

@@ -1,8 +1,8 @@
 """Response bodies of the identity API, shaped as Keystone v3's."""
 
 from vmctl.db.identity_models import DEFAULT_DOMAIN_ID
+from vmctl.identity.core import DEFAULT_DOMAIN_NAME
 
-DOMAIN_NAME = "Default"
 API_VERSION = "v3.14"
 API_UPDATED = "2020-04-07T00:00:00Z"
 MEDIA_TYPE = "application/vnd.openstack.identity-v3+json"
@@ -22,11 +22,11 @@ def version(base):
 
 
 def domain_ref():
-    return {"id": DEFAULT_DOMAIN_ID, "name": DOMAIN_NAME}
+    return {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME}
 
 
 def domain(base):
-    return {"id": DEFAULT_DOMAIN_ID, "name": DOMAIN_NAME, "enabled": True,
+    return {"id": DEFAULT_DOMAIN_ID, "name": DEFAULT_DOMAIN_NAME, "enabled": True,
             "description": "The default domain", "tags": [], "options": {},
             "links": {"self": "%s/identity/v3/domains/%s" % (base, DEFAULT_DOMAIN_ID)}}
 
