@@ -15,6 +15,7 @@ from vmctl.api import errors
 from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.db import identity as db_identity
+from vmctl.db.identity_models import DEFAULT_DOMAIN_ID
 from vmctl.identity import core
 from vmctl.identity import exception
 from vmctl.identity import passwords
@@ -167,7 +168,7 @@ def list_domains(api):
 @keystone_errors
 def show_domain(api, domain_id):
     api.authorize(policies.GET_DOMAIN)
-    if domain_id != views.domain_ref()["id"]:
+    if domain_id != DEFAULT_DOMAIN_ID:
         raise exception.DomainNotFound(domain=domain_id)
     return {"domain": views.domain(base(api))}
 
@@ -176,7 +177,7 @@ def show_domain(api, domain_id):
 
 def _check_domain_id(values):
     domain_id = values.pop("domain_id", None)
-    if domain_id not in (None, views.domain_ref()["id"]):
+    if domain_id not in (None, DEFAULT_DOMAIN_ID):
         raise errors.BadRequest("Invalid input for field domain_id: only the "
                                 "domain 'default' exists.")
 
@@ -273,7 +274,7 @@ def _project_values(project):
     values = dict(project)
     _check_domain_id(values)
     parent = values.pop("parent_id", None)
-    if parent not in (None, views.domain_ref()["id"]):
+    if parent not in (None, DEFAULT_DOMAIN_ID):
         raise errors.BadRequest("Invalid input for field parent_id: projects have no "
                                 "parents but the domain 'default'.")
     values.pop("is_domain", None)
