@@ -144,10 +144,6 @@ class Offers:
         with self._lock:
             self._offers.pop(migration_uuid, None)
 
-    def __contains__(self, migration_uuid):
-        with self._lock:
-            return migration_uuid in self._offers
-
     def __len__(self):
         with self._lock:
             return len(self._offers)
