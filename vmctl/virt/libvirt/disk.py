@@ -105,12 +105,9 @@ def rebase_unsafe(path, base_path, base_format):
 
 def grow(path, size_bytes):
     """Grow a qcow2 file to ``size_bytes`` (never shrinks: a smaller size is
-    left alone). Returns the virtual size afterwards."""
-    current = info(path, fmt="qcow2", force_share=False)["virtual-size"]
-    if size_bytes > current:
+    left alone)."""
+    if size_bytes > info(path, fmt="qcow2", force_share=False)["virtual-size"]:
         _run(["resize", "-q", "-f", "qcow2", path, str(int(size_bytes))])
-        return int(size_bytes)
-    return current
 
 
 def backing_file(path):
