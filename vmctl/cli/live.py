@@ -16,13 +16,13 @@ import time
 from vmctl.cli import progress as cli_progress
 from vmctl.cli import session as cli_session
 from vmctl.cli.app import quote
+from vmctl.cli.migrations import MIGRATIONS_VERSION
 from vmctl.cli.output import CLIError
 
 TERMINAL = ("completed", "failed", "cancelled", "error")
 RUNNING = ("running", "running (post-copy)")
 POLICY_EVENT = "live_migration_policy"
 SCHEDULE_EVENT = "conductor_live_migrate_instance"
-MIGRATIONS_VERSION = "2.80"   # os-migrations with uuid and migration_type
 EVENTS_VERSION = "2.84"       # instance action events with details
 POLL_INTERVAL = 0.5
 _DECISION_RE = re.compile(r"^(?P<kind>\w+)\((?P<args>[^)]*)\)")
@@ -135,11 +135,15 @@ class Figures:
         return ", ".join(parts)
 
 
+def live_migrations(app, server_id):
+    """The server's live migrations (os-migrations entries)."""
+    return app.get("/os-migrations", params={"instance_uuid": server_id,
+                                             "migration_type": "live-migration"},
+                   microversion=MIGRATIONS_VERSION)["migrations"]
+
+
 def newest_migration_id(app, server_id):
-    found = app.get("/os-migrations", params={"instance_uuid": server_id,
-                                              "migration_type": "live-migration"},
-                    microversion=MIGRATIONS_VERSION)["migrations"]
-    return max((m["id"] for m in found), default=0)
+    return max((m["id"] for m in live_migrations(app, server_id)), default=0)
 
 
 class LiveWatch:
@@ -176,10 +180,8 @@ class LiveWatch:
         self.bar.update(self.figures.done(), self.figures.total, self.figures.detail())
 
     def _poll_migration(self):
-        found = [m for m in self.app.get(
-            "/os-migrations", params={"instance_uuid": self.server["id"],
-                                      "migration_type": "live-migration"},
-            microversion=MIGRATIONS_VERSION)["migrations"] if m["id"] > self.after_id]
+        found = [m for m in live_migrations(self.app, self.server["id"])
+                 if m["id"] > self.after_id]
         if not found:
             return
         migration = max(found, key=lambda m: m["id"])
@@ -211,10 +213,7 @@ class LiveWatch:
     def _poll_events(self):
         if not self.request_id:
             return
-        action = self.app.get("/servers/%s/os-instance-actions/%s" % (
-            quote(self.server["id"]), quote(self.request_id)),
-            microversion=EVENTS_VERSION)["instanceAction"]
-        events = [e for e in action.get("events") or () if e.get("finish_time")]
+        events = [e for e in self._action().get("events") or () if e.get("finish_time")]
         events.sort(key=lambda e: (e.get("finish_time") or "", e.get("start_time") or ""))
         for event in events[self._seen_events:]:
             self.bar.note(self._describe(event))
@@ -232,12 +231,16 @@ class LiveWatch:
         return "event %s: %s%s" % (event["event"], event.get("result"),
                                    " - %s" % details if details else "")
 
+    def _action(self):
+        """The instance action of the request, with its events."""
+        return self.app.get("/servers/%s/os-instance-actions/%s" % (
+            quote(self.server["id"]), quote(self.request_id)),
+            microversion=EVENTS_VERSION)["instanceAction"]
+
     def failure(self):
         """Why the migration did not complete, from its failed events."""
         try:
-            action = self.app.get("/servers/%s/os-instance-actions/%s" % (
-                quote(self.server["id"]), quote(self.request_id)),
-                microversion=EVENTS_VERSION)["instanceAction"]
+            action = self._action()
         except (cli_session.ApiError, TypeError):
             return None
         failed = [e for e in action.get("events") or () if e.get("result") == "Error"]

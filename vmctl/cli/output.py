@@ -91,7 +91,7 @@ class Output:
         self._line(json.dumps(data, indent=2, sort_keys=True))
 
     def _table(self, headers, rows):
-        tty = _isatty(self.stream)
+        tty = isatty(self.stream)
         table = Table(box=box.SQUARE if tty else box.ASCII, show_lines=False,
                       header_style="bold" if tty else "")
         for header in headers:
@@ -110,7 +110,8 @@ class Output:
             self._line(line.rstrip())
 
 
-def _isatty(stream):
+def isatty(stream):
+    """Whether ``stream`` is a terminal (False for anything without isatty)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):

@@ -14,6 +14,8 @@ from rich.progress import TaskProgressColumn
 from rich.progress import TextColumn
 from rich.progress import TimeElapsedColumn
 
+from vmctl.cli.output import isatty
+
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 
 
@@ -44,7 +46,7 @@ class Progress:
         self.title = title
         self.total = total
         self.stream = stream if stream is not None else sys.stderr
-        self.tty = _isatty(self.stream) if tty is None else tty
+        self.tty = isatty(self.stream) if tty is None else tty
         self._last = None
         self._bar = None
         self._task = None
@@ -85,10 +87,3 @@ class Progress:
     def _write(self, line):
         self.stream.write(line + "\n")
         self.stream.flush()
-
-
-def _isatty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
