@@ -4,7 +4,9 @@ import sqlalchemy as sa
 
 from vmctl import exception
 from vmctl import migration_states as ms
+from vmctl import states
 from vmctl.db import api as db_api
+from vmctl.db import instances as db_instances
 from vmctl.db import models
 
 MIGRATION = models.Migration
@@ -146,17 +148,14 @@ def finished_before(session, cutoff):
         .order_by(MIGRATION.id)))
 
 
-def begin_resize_end(session, instance_uuid, migration_uuid, task_state, status,
-                     vm_states=("resized",)):
-    """confirm/revert: the instance (resting in ``vm_states``) takes
-    ``task_state`` and its migration moves finished -> ``status``, both or
-    neither (a savepoint). False when either had moved on."""
-    from vmctl.db import instances as db_instances
-
+def begin_resize_end(session, instance_uuid, migration_uuid, task_state, status):
+    """confirm/revert: the instance (resting in resized) takes ``task_state``
+    and its migration moves finished -> ``status``, both or neither (a
+    savepoint). False when either had moved on."""
     savepoint = session.begin_nested()
     if (db_instances.compare_and_swap(session, instance_uuid, {"task_state": task_state},
                                       expected_task_state=None,
-                                      expected_vm_states=list(vm_states))
+                                      expected_vm_states=[states.RESIZED])
             and move(session, migration_uuid, status, expected=[ms.FINISHED])):
         savepoint.commit()
         return True
