@@ -28,11 +28,17 @@ rabbitmq_up() { port_open 127.0.0.1 5672; }
 mariadb_up() { mysqladmin --user=root ping; }
 postgresql_up() { pg_isready --quiet --host=127.0.0.1 --port=5432; }
 
+APT_UPDATED=0
 ensure_packages() {  # ensure_packages COMMAND PACKAGE...
     local cmd=$1
     shift
     command -v "$cmd" >/dev/null 2>&1 && return 0
     log "installing $*"
+    # A fresh machine (a container image) may have no package lists yet.
+    if [ "$APT_UPDATED" = 0 ]; then
+        DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+        APT_UPDATED=1
+    fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
 }
 
