@@ -245,23 +245,17 @@ class ResizeTask:
         if not ok:
             self._roll_back(ctx, m, row, reason, started_at)
             return
-
-        def switched(m):
-            return {"host": m.dest_compute, "node": m.dest_node, "flavor": m.new_flavor,
+        switched = {"host": m.dest_compute, "node": m.dest_node, "flavor": m.new_flavor,
                     "vm_state": states.RESIZED, "task_state": None,
                     "power_state": info.get("power_state", states.NOSTATE)}
-
-        def swap(session, m):
-            db_claims.swap_consumers(session, m.instance_uuid, m.uuid)
-
         with self.db.transaction() as session:
             swapped = db_instances.compare_and_swap(
-                session, m.instance_uuid, switched(m), expected_task_state=states.RESIZE_FINISH,
+                session, m.instance_uuid, switched, expected_task_state=states.RESIZE_FINISH,
                 expected_host=m.source_compute)
             # The instance is ours (resize_finish): nobody else moves the migration.
             if swapped and db_migrations.move(session, m.uuid, ms.FINISHED,
                                               expected=[ms.POST_MIGRATING]):
-                swap(session, m)
+                db_claims.swap_consumers(session, m.instance_uuid, m.uuid)
                 db_actions.event_finish(session, m.instance_uuid, ctx.request_id, event,
                                         "Success", host=m.dest_compute,
                                         start_time=started_at)
@@ -336,7 +330,6 @@ class ResizeTask:
 
         self.settle(ctx, m.uuid, ms.CONFIRMED, values, (states.RESIZE_CONFIRMING,),
                     STEP_EVENTS["confirmed"], ok, details, host=m.source_compute,
-                    claims=lambda session, m: db_claims.release_in(session, m.uuid),
                     started_at=started_at)
 
     def _cleanup(self, ctx, m, row, host):
