@@ -49,9 +49,7 @@ STRATEGIES = ("vmctl", "keystone", "noauth")
 
 
 def _is_public(environ):
-    found, _ = routes.match(environ.get("REQUEST_METHOD", "GET"),
-                            environ.get("PATH_INFO", ""))
-    return found is not None and found.public
+    return routes.is_public(environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", ""))
 
 
 def _unauthorized(start_response, message, headers=()):
@@ -90,7 +88,7 @@ class NoAuthMiddleware:
                                          environ.get("HTTP_X_AUTH_PROJECT_ID"))
         if identity is not None:
             environ[IDENTITY_KEY] = identity
-        elif not routes.is_public(environ.get("PATH_INFO", "")):
+        elif not _is_public(environ):
             return _unauthorized(
                 start_response, "Authentication required: send 'X-Auth-Token: user:project'.")
         return self.app(environ, start_response)
@@ -152,8 +150,13 @@ class VmctlAuthMiddleware:
 
 
 def _changes_identity(environ):
-    return (environ.get("REQUEST_METHOD") not in ("GET", "HEAD")
-            and environ.get("PATH_INFO", "").startswith("/identity/"))
+    """A write to the identity API, other than getting a token (which
+    changes nothing a cached validation depends on, and happens all the
+    time)."""
+    method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO", "")
+    if method in ("GET", "HEAD") or not path.startswith("/identity/"):
+        return False
+    return not (method == "POST" and path.rstrip("/") == "/identity/v3/auth/tokens")
 
 
 # --- keystone: keystonemiddleware's auth_token in front -------------------------

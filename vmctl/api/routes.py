@@ -170,5 +170,8 @@ def match(method, path, routes=ROUTES):
     return None, allowed
 
 
-def is_public(path):
-    return any(r.public and r.regex.match(path) for r in ROUTES)
+def is_public(method, path):
+    """Whether ``method path`` is a route needing no identity (a public GET
+    does not make other methods on the same path public)."""
+    found, _ = match(method, path)
+    return found is not None and found.public

@@ -167,3 +167,14 @@ def test_vmctl_refuses_to_serve_without_keys(tmp_path):
     assert "fernet setup" in refusal and str(tmp_path / "keys") in refusal
     tokens.setup(str(tmp_path / "keys"), 3)
     assert auth.check_listen(conf) is None
+
+
+def test_which_requests_empty_the_validation_cache():
+    def changes(method, path):
+        return auth._changes_identity({"REQUEST_METHOD": method, "PATH_INFO": path})
+    assert changes("PATCH", "/identity/v3/users/u1")
+    assert changes("DELETE", "/identity/v3/auth/tokens")  # a revocation
+    assert changes("PUT", "/identity/v3/projects/p/users/u/roles/r")
+    assert not changes("POST", "/identity/v3/auth/tokens")  # a login changes nothing
+    assert not changes("GET", "/identity/v3/users")
+    assert not changes("POST", "/v2.1/servers")

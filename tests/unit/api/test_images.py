@@ -82,7 +82,7 @@ def _status(env, image_id):
 
 def test_versions_are_public_and_list_v2():
     for path in ("/image", "/image/versions"):
-        assert routes.is_public(path)
+        assert routes.is_public("GET", path)
 
 
 def test_version_documents(env):
