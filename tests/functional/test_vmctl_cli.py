@@ -14,12 +14,12 @@ import time
 
 import pytest
 
+# Extra specs under which a guest dirtying faster than the link never
+# converges: its live migration runs until aborted or forced.
+from tests.functional.test_live_migration import STUCK
+
 VMCTL = os.path.join(os.path.dirname(sys.executable), "vmctl")
 HOSTS = ("compute1", "compute2", "compute3")
-# A guest dirtying faster than the link under Nova's schedule with no way
-# out: its live migration runs until aborted or forced.
-STUCK = ("migration:policy=steps", "migration:permit_post_copy=false",
-         "migration:permit_auto_converge=false", "migration:max_downtime_ms=100")
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +181,8 @@ def test_migrate_confirm_then_resize_revert(env):
 
 def test_migration_show_abort_and_force_complete(env):
     flavor = vmctl_json(env, "flavor", "create", "cli-stuck", "--ram", "512", "--disk", "1",
-                        *[arg for spec in STUCK for arg in ("--property", spec)])
+                        *[arg for key, value in STUCK.items()
+                          for arg in ("--property", "%s=%s" % (key, value))])
     assert flavor["extra_specs"]["migration:policy"] == "steps"
     for name in ("cli-abort", "cli-force"):
         vmctl(env, "server", "create", name, "--flavor", "cli-stuck", "--image", "cirros",
