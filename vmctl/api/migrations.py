@@ -12,6 +12,7 @@ from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.api import errors
 from vmctl.api import microversion as mv
+from vmctl.api import server_moves
 from vmctl.api import servers
 from vmctl.api import validation
 from vmctl.api.request import Reply
@@ -51,13 +52,8 @@ def migrate_live(api, server_id, value):
                 expected_task_state=None, expected_vm_states=states.LIVE_MIGRATE_FROM):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message("os-migrateLive", row))
-        migration = db_migrations.create(session, {
-            "uuid": api.new_uuid(), "instance_uuid": row.uuid,
-            "migration_type": ms.LIVE, "status": ms.ACCEPTED,
-            "source_compute": row.host, "source_node": row.node,
-            "dest_compute": host, "block_migration": block is True,
-            "old_flavor": row.flavor, "new_flavor": row.flavor,
-            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id})
+        migration = server_moves.create_migration(api, session, row, ms.LIVE, ms.ACCEPTED,
+                                                  host, block_migration=block is True)
         db_actions.start(session, api.ctx, row.uuid, "live-migration")
     api.conductor.live_migrate_instance(api.ctx, row.uuid, migration.uuid, host, block)
     return Reply(202)

@@ -90,14 +90,21 @@ def _start_move(api, server_id, kind, action, host=None, new_flavor=None):
                 expected_task_state=None, expected_vm_states=states.RESIZE_FROM):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message(action, row))
-        migration = db_migrations.create(session, {
-            "uuid": api.new_uuid(), "instance_uuid": row.uuid, "migration_type": kind,
-            "status": ms.PRE_MIGRATING, "source_compute": row.host, "source_node": row.node,
-            "dest_compute": host, "old_flavor": row.flavor,
-            "new_flavor": new_flavor or row.flavor,
-            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id})
+        migration = create_migration(api, session, row, kind, ms.PRE_MIGRATING, host,
+                                     new_flavor=new_flavor or row.flavor)
         db_actions.start(session, api.ctx, row.uuid, action)
     api.conductor.migrate_server(api.ctx, row.uuid, migration.uuid, host)
+
+
+def create_migration(api, session, row, kind, status, host, **values):
+    """The migration record of a move of instance ``row`` to ``host`` (None:
+    the scheduler picks), asked for by the caller; ``values`` add to or
+    override the defaults (the flavor stays the same)."""
+    return db_migrations.create(session, {
+        "uuid": api.new_uuid(), "instance_uuid": row.uuid, "migration_type": kind,
+        "status": status, "source_compute": row.host, "source_node": row.node,
+        "dest_compute": host, "old_flavor": row.flavor, "new_flavor": row.flavor,
+        "user_id": api.ctx.user_id, "project_id": api.ctx.project_id, **values})
 
 
 @validation.request_schema(schema.action("confirmResize", schema.confirm_resize))
@@ -160,14 +167,10 @@ def evacuate(api, server_id, value):
                 expected_task_state=None, expected_vm_states=states.EVACUATE_FROM):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message("evacuate", row))
-        migration = db_migrations.create(session, {
-            "uuid": api.new_uuid(), "instance_uuid": row.uuid,
-            "migration_type": ms.EVACUATION, "status": ms.ACCEPTED,
-            "source_compute": row.host, "source_node": row.node, "dest_compute": host,
-            "old_flavor": row.flavor, "new_flavor": row.flavor,
-            "user_id": api.ctx.user_id, "project_id": api.ctx.project_id,
-            "keep_stopped": (api.version.matches(mv.EVACUATE_KEEP_STOPPED)
-                             and row.vm_state == states.STOPPED)})
+        migration = create_migration(
+            api, session, row, ms.EVACUATION, ms.ACCEPTED, host,
+            keep_stopped=(api.version.matches(mv.EVACUATE_KEEP_STOPPED)
+                          and row.vm_state == states.STOPPED))
         db_actions.start(session, api.ctx, row.uuid, "evacuate")
     api.conductor.evacuate_instance(api.ctx, row.uuid, migration.uuid, host)
     if no_shared:
