@@ -49,11 +49,7 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
         LOG.info("Fake hypervisor %s has %d guests", host, len(self._guests))
 
     def _save(self):
-        os.makedirs(os.path.dirname(self._path), exist_ok=True)
-        tmp = self._path + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(self._guests, f)
-        os.replace(tmp, self._path)
+        _write_json(self._path, self._guests)
 
     def list_instances(self):
         with self._lock:
