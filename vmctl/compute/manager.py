@@ -133,10 +133,13 @@ class ComputeManager(manager.Manager):
             with self._workers, self._lock_for(uuid):
                 yield
         finally:
-            with self._locks_guard:
-                self._busy[uuid] -= 1
-                if not self._busy[uuid]:
-                    del self._busy[uuid]
+            self._release_busy(uuid)
+
+    def _release_busy(self, uuid):
+        with self._locks_guard:
+            self._busy[uuid] -= 1
+            if not self._busy[uuid]:
+                del self._busy[uuid]
 
     def _recover(self, ctx, known):
         """Finish or undo what a previous run of this agent left half-done."""
@@ -319,9 +322,7 @@ class ComputeManager(manager.Manager):
                 self._handed.remove(migration.uuid)
                 with self._locks_guard:
                     self._migrations.pop(migration.uuid, None)
-                    self._busy[instance.uuid] -= 1
-                    if not self._busy[instance.uuid]:
-                        del self._busy[instance.uuid]
+                self._release_busy(instance.uuid)
 
         threading.Thread(target=work, name="live-migration-%s" % migration.uuid[:8],
                          daemon=True).start()
