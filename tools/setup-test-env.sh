@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Prepare a machine for the test suite, idempotently: make sure the system
+# Prepare a machine for the test suite, idempotently: make sure Python 3.11
+# can make a venv and build extensions, and that the system
 # services the tests use answer (RabbitMQ, MariaDB, PostgreSQL), build .venv
 # and install vmctl with its test extras into it; for the kvm tests install
 # QEMU/libvirt and libvirt-python (tools/kvm-lab/install-packages.sh, fast
@@ -33,6 +34,10 @@ ensure_packages() {  # ensure_packages COMMAND PACKAGE...
     local cmd=$1
     shift
     command -v "$cmd" >/dev/null 2>&1 && return 0
+    apt_install "$@"
+}
+
+apt_install() {  # apt_install PACKAGE...
     log "installing $*"
     # A fresh machine (a container image) may have no package lists yet.
     if [ "$APT_UPDATED" = 0 ]; then
@@ -63,13 +68,27 @@ ensure_postgresql() {
     ensure_packages pg_ctlcluster postgresql
     postgresql_up && return 0
     log "starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
     wait_for PostgreSQL 60 postgresql_up
+}
+
+# Python 3.11 able to make a venv (ensurepip) and build libvirt-python
+# (Python.h): on Debian that is python3.11-venv and python3.11-dev.
+python_ready() {
+    python3.11 -c 'import ensurepip, os, sysconfig
+assert os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h"))'
+}
+ensure_python() {
+    python_ready >/dev/null 2>&1 && return 0
+    ensure_packages python3.11 python3.11
+    python_ready >/dev/null 2>&1 && return 0
+    apt_install python3.11-venv python3.11-dev
 }
 
 ensure_rabbitmq
 ensure_mariadb
 ensure_postgresql
+ensure_python
 
 if [ ! -x .venv/bin/python ]; then
     log "creating .venv"
