@@ -12,16 +12,16 @@ import uuid
 import pytest
 
 from tests.fixtures.conf import make_conf
+from tests.unit.virt.libvirt.test_libvirt_driver import FakeHost
+from tests.unit.virt.libvirt.test_libvirt_driver import Images
 from vmctl import states
 from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver as virt_driver
 from vmctl.virt.libvirt import cold_migration
-from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import driver as lv_driver
-from vmctl.virt.libvirt import guest as lv_guest
 from vmctl.virt.libvirt import transfer
 
 needs_qemu_img = pytest.mark.skipif(shutil.which("qemu-img") is None
@@ -152,77 +152,6 @@ def test_pull_resumes_into_a_folder(endpoint):
 
 
 # --- whole moves between two drivers ---------------------------------------------------------
-class FakeDomain:
-    def __init__(self, xml):
-        self.xml = xml
-        self.parsed = config.GuestDomain.parse_xml(xml)
-        self.state = lv_guest.VIR_DOMAIN_SHUTOFF
-
-
-class FakeGuest:
-    def __init__(self, dom, domains):
-        self.dom = dom
-        self.uuid = dom.parsed.uuid
-        self._domains = domains
-
-    def xml(self, flags=0):
-        return self.dom.xml
-
-    def state(self):
-        return self.dom.state
-
-    def is_active(self):
-        return self.dom.state == lv_guest.VIR_DOMAIN_RUNNING
-
-    def undefine(self):
-        self._domains.pop(self.uuid, None)
-
-    def start(self):
-        self.dom.state = lv_guest.VIR_DOMAIN_RUNNING
-
-    def destroy(self):
-        self.dom.state = lv_guest.VIR_DOMAIN_SHUTOFF
-
-    def power_state(self):
-        return lv_guest.power_state_from_libvirt(self.dom.state)
-
-    def has_metadata(self, ns):
-        return self.dom.parsed.metadata is not None
-
-
-class FakeHost:
-    uri = "test:///default"
-
-    def __init__(self):
-        self.domains = {}
-
-    def get_connection(self):
-        return self
-
-    def lookup(self, u):
-        dom = self.domains.get(u)
-        return FakeGuest(dom, self.domains) if dom else None
-
-    def define(self, xml):
-        dom = FakeDomain(xml)
-        old = self.domains.get(dom.parsed.uuid)
-        if old is not None:
-            dom.state = old.state
-        self.domains[dom.parsed.uuid] = dom
-        return FakeGuest(dom, self.domains)
-
-
-class Images:
-    def __init__(self, files):
-        self.files = files
-
-    def show(self, image_id):
-        return dict(self.files[image_id][0], id=image_id, status="active")
-
-    def download(self, image_id, dest):
-        shutil.copyfile(self.files[image_id][1], dest)
-
-
 def _driver(tmp_path, name, images, instances_path=None):
     conf = make_conf(project="vmctl-test")
     conf.set_override("state_path", str(tmp_path / name))

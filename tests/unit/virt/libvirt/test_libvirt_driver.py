@@ -94,6 +94,15 @@ class FakeGuest:
         self.uuid = dom.parsed.uuid
         self._domains = domains
 
+    def xml(self, flags=0):
+        return self.dom.xml
+
+    def state(self):
+        return self.dom.state
+
+    def is_active(self):
+        return self.dom.state == lv_guest.VIR_DOMAIN_RUNNING
+
     def undefine(self):
         self._domains.pop(self.uuid, None)
 
@@ -126,6 +135,9 @@ class FakeHost:
 
     def define(self, xml):
         dom = FakeDomain(xml)
+        old = self.domains.get(dom.parsed.uuid)
+        if old is not None:     # redefining keeps a running guest running
+            dom.state = old.state
         self.domains[dom.parsed.uuid] = dom
         guest = FakeGuest(dom, self.domains)
         if self.fail_start:
