@@ -6,6 +6,7 @@ from vmctl import exception
 from vmctl.api import errors
 from vmctl.api import microversion as mv
 from vmctl.api.schemas import parameter_types as types
+from vmctl.api.views import servers as server_views
 from vmctl.api.views import services as views
 from vmctl.db import compute_nodes as db_compute_nodes
 from vmctl.db import instances as db_instances
@@ -63,7 +64,7 @@ def _add_servers(api, nodes, bodies):
             rows = [r for r in db_instances.on_host(session, node.host)
                     if r.node == node.hypervisor_hostname]
             if rows:
-                body["servers"] = [{"name": "instance-%08x" % r.id, "uuid": r.uuid}
+                body["servers"] = [{"name": server_views.instance_name(r), "uuid": r.uuid}
                                    for r in rows]
 
 

@@ -27,6 +27,11 @@ def host_id(project_id, host):
     return hashlib.sha224((project_id + host).encode("utf-8")).hexdigest()
 
 
+def instance_name(row):
+    """The instance name the API shows (Nova's template, on the row id)."""
+    return "instance-%08x" % row.id
+
+
 def hostname(display_name):
     """The guest hostname Nova derives from a display name."""
     name = re.sub(r"[^\w.-]+", "-", display_name.lower()).strip("-.")
@@ -186,7 +191,7 @@ class DetailView:
         attrs = {
             "OS-EXT-SRV-ATTR:host": row.host,
             "OS-EXT-SRV-ATTR:hypervisor_hostname": row.node,
-            "OS-EXT-SRV-ATTR:instance_name": "instance-%08x" % row.id,
+            "OS-EXT-SRV-ATTR:instance_name": instance_name(row),
         }
         if self.extended_v23:
             attrs.update({
