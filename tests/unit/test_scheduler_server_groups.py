@@ -1,6 +1,7 @@
 """Server group filters (hard policies) and weighers (soft policies)."""
 
 import collections
+import types
 
 import pytest
 
@@ -8,6 +9,7 @@ from tests.unit.test_scheduler import ALL
 from tests.unit.test_scheduler import SPEC
 from tests.unit.test_scheduler import conf
 from tests.unit.test_scheduler import host
+from vmctl.conductor.tasks import build
 from vmctl.scheduler import filters
 from vmctl.scheduler import weights
 
@@ -75,10 +77,6 @@ def test_soft_weight_off_when_multiplier_zero():
 # --- the compute's late check (conductor side) --------------------------------
 
 def _late(policy, host, rules=None, **others):
-    import types
-
-    from vmctl.conductor.tasks import build
-
     group = types.SimpleNamespace(uuid="g", policy=policy, rules=rules or {})
     return build._group_violation(group, collections.Counter(others), host)
 
