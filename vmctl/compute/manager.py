@@ -204,7 +204,7 @@ class ComputeManager(manager.Manager):
             LOG.exception("Cannot look for a live migration job of %s", inst.uuid)
             return
         if job is None:
-            if _runs_as_before(inst, power_state):
+            if runs_as_before(inst, power_state):
                 for migration in handed:
                     self._abandon_live_migration(ctx, inst, migration)
             return
@@ -406,9 +406,10 @@ class ComputeManager(manager.Manager):
         self.conductor.terminate_result(ctxt, instance.uuid, self.host, ok, reason, started)
 
 
-def _runs_as_before(inst, power_state):
+def runs_as_before(inst, power_state):
     """The guest runs here as it did before its migration (not shut off or
-    paused by a switch-over libvirt has not finished tidying)."""
+    paused by a switch-over libvirt has not finished tidying). ``inst``:
+    anything with a ``vm_state`` (the conductor's healer passes a DB row)."""
     if inst.vm_state == states.PAUSED:
         return power_state == states.POWER_PAUSED
     return power_state == states.RUNNING

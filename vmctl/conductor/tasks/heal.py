@@ -32,6 +32,7 @@ import oslo_messaging as messaging
 
 from vmctl import migration_states as ms
 from vmctl import states
+from vmctl.compute import manager as compute_manager
 from vmctl.conductor.tasks import live_migrate
 from vmctl.conductor.tasks import resize_heal
 from vmctl.db import actions as db_actions
@@ -130,7 +131,7 @@ class HealTask:
                                               expected_task_state=states.MIGRATING)
             return
         migration = running[-1]
-        if found["exists"] and not _runs_as_before(row, found["power_state"]):
+        if found["exists"] and not compute_manager.runs_as_before(row, found["power_state"]):
             # Shut off or paused on the source: maybe a switch-over the
             # hypervisor has not finished tidying. Never roll back a
             # destination that may now run the guest; look again next round.
@@ -166,10 +167,3 @@ class HealTask:
                                                   inst)["exists"]
         except messaging.MessagingTimeout:
             return None
-
-
-def _runs_as_before(row, power_state):
-    """The guest runs as it did before its migration started."""
-    if row.vm_state == states.PAUSED:
-        return power_state == states.POWER_PAUSED
-    return power_state == states.RUNNING
