@@ -116,7 +116,7 @@ def _action_body(api):
 
 
 def _check_host(session, host):
-    if not db_services.list_all(session, binary=service_views.COMPUTE_BINARY, host=host):
+    if not db_services.compute_exists(session, host):
         raise errors.NotFound("Compute host %s could not be found." % host)
 
 

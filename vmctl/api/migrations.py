@@ -42,7 +42,7 @@ def migrate_live(api, server_id, value):
     block = value["block_migration"]
     block = "auto" if block == "auto" else types.to_bool(block)
     with api.db.transaction() as session:
-        if host and not db_services.list_all(session, binary="vmctl-compute", host=host):
+        if host and not db_services.compute_exists(session, host):
             raise errors.BadRequest("Compute host %s could not be found." % host)
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         if host and host == row.host:

@@ -78,7 +78,7 @@ def _check_new_flavor(row, flavor):
 
 def _start_move(api, server_id, kind, action, host=None, new_flavor=None):
     with api.db.transaction() as session:
-        if host and not db_services.list_all(session, binary="vmctl-compute", host=host):
+        if host and not db_services.compute_exists(session, host):
             raise errors.BadRequest("Compute host %s could not be found." % host)
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         if new_flavor is not None:
@@ -158,7 +158,7 @@ def evacuate(api, server_id, value):
     validation.validate(_evacuate_schema(api.version, api.conf), {"evacuate": value})
     host = value.get("host")
     with api.db.transaction() as session:
-        if host and not db_services.list_all(session, binary="vmctl-compute", host=host):
+        if host and not db_services.compute_exists(session, host):
             raise errors.NotFound("Compute host %s not found." % host)
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         _check_evacuable(api, session, row, host)

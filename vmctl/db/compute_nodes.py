@@ -41,8 +41,9 @@ def list_all(session):
 
 def get(session, node_id):
     query = sa.select(models.ComputeNode)
-    if db_api.int_id(node_id) is not None:
-        query = query.filter_by(id=db_api.int_id(node_id))
+    numeric = db_api.int_id(node_id)
+    if numeric is not None:
+        query = query.filter_by(id=numeric)
     else:
         query = query.filter(sa.or_(models.ComputeNode.uuid == str(node_id),
                                     models.ComputeNode.hypervisor_hostname == str(node_id)))

@@ -57,6 +57,11 @@ def heartbeat_or_register(db, host, binary, topic, version=""):
             heartbeat(session, host, binary)
 
 
+def compute_exists(session, host):
+    """Whether a compute service of ``host`` is registered."""
+    return bool(list_all(session, binary="vmctl-compute", host=host))
+
+
 def compute_is_up(session, host, down_time):
     """Whether ``host``'s compute service is registered and up."""
     found = list_all(session, binary="vmctl-compute", host=host)
