@@ -91,11 +91,8 @@ class ColdMigrationAgent:
         def work():
             power = self.driver.get_power_state(instance)
             if power == states.NOSTATE:
-                # A driver may reuse the disk on shared storage (libvirt).
-                rebuild = getattr(self.driver, "rebuild_evacuated", None)
                 try:
-                    power = (rebuild(instance, migration) if rebuild is not None
-                             else self.driver.spawn(instance))
+                    power = self.driver.rebuild_evacuated(instance, migration)
                 except Exception:
                     self.driver.destroy(instance)
                     raise
@@ -133,13 +130,9 @@ class ColdMigrationAgent:
     def describe_migration(self, ctx, instance, migration):
         """What this host has of a move, for the conductor's healing."""
         held = self.driver.held_migrations().get(instance.uuid)
-        return {"busy": self._is_busy(instance.uuid),
+        return {"busy": self.manager.is_busy(instance.uuid),
                 "power_state": self.driver.get_power_state(instance),
                 "held": held == migration.uuid}
-
-    def _is_busy(self, uuid):
-        with self.manager._locks_guard:
-            return uuid in self.manager._busy
 
     # --- start-up --------------------------------------------------------------
     def recover(self, ctx, moves):

@@ -114,11 +114,15 @@ class ComputeManager(manager.Manager):
         Changes this agent causes are reported with the task's result
         instead; while an operation on the instance runs they are skipped.
         """
-        with self._locks_guard:
-            if uuid in self._busy:
-                return
+        if self.is_busy(uuid):
+            return
         self.conductor.power_state_changed(vmctl_context.admin_context(), uuid,
                                            self.host, power_state)
+
+    def is_busy(self, uuid):
+        """Whether an operation on the instance runs on this agent."""
+        with self._locks_guard:
+            return uuid in self._busy
 
     def _lock_for(self, uuid):
         with self._locks_guard:
@@ -270,8 +274,7 @@ class ComputeManager(manager.Manager):
 
     def describe_instance(self, ctxt, instance):
         """What this host knows of an instance, for the conductor's healing."""
-        with self._locks_guard:
-            busy = instance.uuid in self._busy
+        busy = self.is_busy(instance.uuid)
         power_state = self.driver.get_power_state(instance)
         return {"busy": busy, "exists": power_state != states.NOSTATE,
                 "power_state": power_state}

@@ -140,6 +140,12 @@ class ComputeDriver(abc.ABC):
         """{instance uuid: migration uuid} of guests kept here for a revert."""
         return {}
 
+    def rebuild_evacuated(self, instance, migration):
+        """Destination of an evacuation: make the guest here and start it;
+        returns its power_state. By default a new guest from the image; a
+        driver may reuse the disk when the storage is shared (libvirt)."""
+        return self.spawn(instance)
+
     @abc.abstractmethod
     def get_available_resource(self):
         """Inventory: vcpus, memory_mb, local_gb, hypervisor_type/version, host_ip."""
