@@ -58,9 +58,6 @@ STEP_EVENTS = {
     "dest_reverted": "compute_revert_resize",
     "reverted": "compute_finish_revert_resize",
 }
-# task states a step's report may find the instance in
-RESIZE_TASKS = (states.RESIZE_PREP, states.RESIZE_MIGRATING, states.RESIZE_MIGRATED,
-                states.RESIZE_FINISH)
 
 
 def to_object(row):

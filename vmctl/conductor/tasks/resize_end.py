@@ -24,7 +24,6 @@ from vmctl.objects import instance as instance_obj
 LOG = logging.getLogger(__name__)
 
 EVENT_CONFIRM = "conductor_confirm_resize"
-EVENT_REVERT = "conductor_revert_resize"
 
 
 class ResizeEndTask:
