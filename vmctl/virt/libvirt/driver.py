@@ -274,14 +274,16 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
                  instance.image_ref)
         return power_state
 
-    def _prepare_images(self, instance, inst_dir):
-        """The instance's images in this host's cache, recorded in its folder:
-        (root image meta, base image path, the <os> config)."""
+    def _prepare_images(self, instance, inst_dir, write_refs=True):
+        """The instance's images in this host's cache, recorded in its folder
+        (unless ``write_refs`` is false: a folder another host shares and
+        already recorded): (root image meta, base image path, the <os> config)."""
         image_id = instance.image_ref
         meta = self._image_meta(image_id, ROOT_FORMATS, "disk_format")
         boot_files = self._boot_file_metas(image_id, meta)
-        imagecache.write_instance_refs(
-            inst_dir, [image_id] + [m["id"] for m in boot_files.values()])
+        if write_refs:
+            imagecache.write_instance_refs(
+                inst_dir, [image_id] + [m["id"] for m in boot_files.values()])
         base = self._fetch(image_id, meta["disk_format"])
         paths = {key: self._fetch(m["id"], m["disk_format"]) for key, m in boot_files.items()}
         os_config = config.GuestOS()

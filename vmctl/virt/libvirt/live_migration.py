@@ -36,7 +36,6 @@ from vmctl.virt import driver
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
-from vmctl.virt.libvirt import imagecache
 from vmctl.virt.libvirt import migration as lm
 
 LOG = logging.getLogger(__name__)
@@ -208,7 +207,7 @@ class LiveMigrationMixin:
                 raise driver.VirtError(
                     "the files of instance %s are not visible on %s: its instance "
                     "storage is not shared with the source" % (uuid, self._nodename))
-            self._fetch_instance_images(instance, inst_dir, write_refs=False)
+            self._prepare_images(instance, inst_dir, write_refs=False)
         else:
             self._prepare_block_migration(instance, migration, uuid, inst_dir)
         return {"uri": self._migration_uri(),
@@ -216,19 +215,6 @@ class LiveMigrationMixin:
                 "instances_path": lconf.instances_path,
                 "image_cache_path": lconf.image_cache_path,
                 "shared_storage": shared, "host": self._nodename}
-
-    def _fetch_instance_images(self, instance, inst_dir, write_refs=True):
-        """The base image, kernel and ramdisk in this host's cache; their paths."""
-        image_id = instance.image_ref
-        meta = self._image_meta(image_id, ("raw", "qcow2"), "disk_format")
-        boot = self._boot_file_metas(image_id, meta)
-        if write_refs:
-            imagecache.write_instance_refs(inst_dir, [image_id] + [m["id"] for m in
-                                                                   boot.values()])
-        base = self._fetch(image_id, meta["disk_format"])
-        for m in boot.values():
-            self._fetch(m["id"], m["disk_format"])
-        return meta, base
 
     def _prepare_block_migration(self, instance, migration, uuid, inst_dir):
         if os.path.exists(inst_dir):
@@ -238,7 +224,7 @@ class LiveMigrationMixin:
         try:
             write_json(os.path.join(inst_dir, INCOMING_RECORD),
                        {"migration": migration.uuid})
-            meta, base = self._fetch_instance_images(instance, inst_dir)
+            meta, base, _os = self._prepare_images(instance, inst_dir)
             virtual = disk.info(base, fmt=meta["disk_format"])["virtual-size"]
             size = disk.root_disk_size(instance.flavor.root_gb, virtual)
             disk.create_overlay(base, meta["disk_format"], os.path.join(inst_dir, "disk"),
