@@ -88,7 +88,7 @@ def _check_invariants(request):
         reported = _REPORTED.setdefault(id(cloud), set())
         try:
             cloud.wait_settled()
-            new = [p for p in cloud.invariant_violations() if p not in reported]
+            new = [p for p in cloud.settled_violations() if p not in reported]
         except Exception as exc:  # report every cloud, not only the first
             new = [str(exc)]
         reported.update(new)

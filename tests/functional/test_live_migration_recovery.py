@@ -321,3 +321,81 @@ def _conductor_running(rc, flavors):
                          ids=["accepted", "queued", "preparing", "running"])
 def test_conductor_restart(rc, flavors, scenario):
     scenario(rc, flavors)
+
+
+# --- the source's tear-down after the switch-over -------------------------------------------
+# With ``fake_confirm_seconds`` the fake job stays running that long after the
+# switch-over, as libvirt's confirm phase does while it stops the source's
+# QEMU; the destination reports the arrival as libvirt's resume event would.
+
+TEAR_DOWN_S = 4
+
+
+def _record(cloud, host, server):
+    return os.path.join(cloud.state_path, "fake-live-migration-%s-%s.json" % (
+        host, server["id"]))
+
+
+def _wait_gone(cloud, host, server, timeout=30):
+    deadline = time.monotonic() + timeout
+    while server["id"] in cloud.fake_guests(host) or os.path.exists(
+            _record(cloud, host, server)):
+        assert time.monotonic() < deadline, "%s still has %s" % (host, server["id"])
+        time.sleep(0.1)
+
+
+def test_completed_when_the_guest_arrives_while_the_source_tears_down(rc):
+    api = _api(rc)
+    server = _boot_meta(api, "rc-arrive", fake_confirm_seconds=TEAR_DOWN_S)
+    source = server["OS-EXT-SRV-ATTR:host"]
+    assert _migrate(api, server["id"]).status_code == 202
+    done = _wait_migration(api, server["id"], timeout=60)
+    assert done["status"] == "completed", _events(api, server["id"])
+    # Recorded while the source's job still tears down: its guest and job are there.
+    assert fake_live_migration.load_job(_record(rc, source, server)).status == "running"
+    assert server["id"] in rc.fake_guests(source)
+    now = api.get("servers/%s" % server["id"]).json()["server"]
+    assert now["OS-EXT-SRV-ATTR:host"] == done["dest_compute"]
+    _wait_gone(rc, source, server, timeout=TEAR_DOWN_S + 20)
+    _assert_on(rc, api, server, done["dest_compute"])
+
+
+def test_a_move_back_waits_for_the_source_clean_up(rc):
+    """Straight back to the source while it still tears down: its checks
+    wait for the clean-up, which must not remove the returning guest."""
+    api = _api(rc)
+    server = _boot_meta(api, "rc-back", fake_confirm_seconds=TEAR_DOWN_S)
+    source = server["OS-EXT-SRV-ATTR:host"]
+    assert _migrate(api, server["id"]).status_code == 202
+    first = _wait_migration(api, server["id"], timeout=60)
+    assert first["status"] == "completed", _events(api, server["id"])
+    assert server["id"] in rc.fake_guests(source)        # still tearing down
+    assert _migrate(api, server["id"], host=source).status_code == 202
+    deadline = time.monotonic() + 60
+    while True:
+        back = _migration(api, server["id"])
+        if back["id"] != first["id"] and back["status"] in TERMINAL:
+            break
+        assert time.monotonic() < deadline, back
+        time.sleep(0.2)
+    assert back["status"] == "completed", _events(api, server["id"])
+    _wait_gone(rc, first["dest_compute"], server, timeout=TEAR_DOWN_S + 20)
+    _assert_on(rc, api, server, source)
+
+
+def test_source_killed_before_its_clean_up_cleans_up_when_it_starts(rc):
+    """Completed is recorded before the source's clean-up: an agent killed
+    in between finds its leftovers at start-up and removes them."""
+    api = _api(rc)
+    server = _boot_meta(api, "rc-left", fake_confirm_seconds=TEAR_DOWN_S)
+    source = server["OS-EXT-SRV-ATTR:host"]
+    assert _migrate(api, server["id"]).status_code == 202
+    done = _wait_migration(api, server["id"], timeout=60)
+    assert done["status"] == "completed", _events(api, server["id"])
+    rc.stop_process(source, signal.SIGKILL)
+    assert server["id"] in rc.fake_guests(source)         # left behind
+    time.sleep(TEAR_DOWN_S)
+    assert server["id"] in rc.fake_guests(source)
+    rc.start_compute(source)
+    _wait_gone(rc, source, server)
+    _assert_on(rc, api, server, done["dest_compute"])

@@ -204,7 +204,7 @@ def _kvm_settled(request):
     reported = env.__dict__.setdefault("_reported", set())
     try:
         env.cloud.wait_settled(timeout=ACTION_TIMEOUT)
-        new = [p for p in env.cloud.invariant_violations() if p not in reported]
+        new = [p for p in env.cloud.settled_violations() if p not in reported]
     except Exception as exc:
         new = [str(exc)]
     reported.update(new)

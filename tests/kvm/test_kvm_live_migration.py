@@ -222,12 +222,17 @@ def _assert_on(env, server_id, host, status="ACTIVE"):
     assert server["OS-EXT-STS:task_state"] is None, server
     assert env.lab.domain_state(host, server_id) == libvirt_guest.VIR_DOMAIN_RUNNING, (
         host, env.lab.domains(host))
-    other = _other(env, host)
-    assert env.lab.domain_state(other, server_id) is None, (other, env.lab.domains(other))
-    # Its folder moved with it (or, rolled back, none was left on the other host).
     assert os.path.isdir(env.cloud.instance_dir(host, server_id))
-    assert not os.path.exists(env.cloud.instance_dir(other, server_id)), (
-        other, env.cloud.instance_dirs(other))
+    # Nothing left on the other host (its folder moved with the guest, or, rolled
+    # back, none was left). A completed migration's source may still be stopping
+    # its QEMU for a moment and cleans up after that.
+    other = _other(env, host)
+    deadline = time.monotonic() + 30
+    while env.lab.domain_state(other, server_id) is not None or os.path.exists(
+            env.cloud.instance_dir(other, server_id)):
+        assert time.monotonic() < deadline, (other, env.lab.domains(other),
+                                             env.cloud.instance_dirs(other))
+        time.sleep(0.2)
     return server
 
 
@@ -291,6 +296,12 @@ def test_dirtying_guest_migrates_within_the_allowed_downtime(kvm_env, dirtying):
     _assert_on(env, sid, done["dest_compute"])
     events = [e for e, _, _ in _events(env, sid)]
     assert events[0] == "conductor_live_migrate_instance", events
+    # Completed on the destination's resume event, not after the source's tear-down.
+    [uuid] = [m["uuid"] for m in env.cloud.api(microversion="2.59").get(
+        "os-migrations", params={"instance_uuid": sid}).json()["migrations"]
+        if m["id"] == done["id"]]
+    with open(env.cloud.log_path(done["dest_compute"])) as f:
+        assert "Live migration %s: the guest runs here" % uuid in f.read()
     _guest_went_on(env, sid, watch, since, until, max_gap_s=_allowed_gap_s())
 
 

@@ -65,6 +65,7 @@ class ColdMigrationAgent:
 
     # --- destination -----------------------------------------------------------
     def prep_resize(self, ctx, instance, migration):
+        self.manager.wait_idle(instance.uuid)
         try:
             return {"ok": True, "info": self.driver.prepare_migration_target(instance,
                                                                              migration)}

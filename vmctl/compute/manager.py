@@ -30,6 +30,11 @@ from vmctl.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
+# How long a request bringing an instance back waits for this agent's work on
+# it to end (a live migration's clean-up waits for the hypervisor up to
+# source.TEARDOWN_TIMEOUT_S).
+IDLE_WAIT_S = live_migration_source.TEARDOWN_TIMEOUT_S + 30
+
 # action -> (driver call, instance action event name)
 DRIVER_CALLS = {
     "stop": (lambda d, i: d.power_off(i), "compute_stop_instance"),
@@ -74,6 +79,7 @@ class ComputeManager(manager.Manager):
         self._busy = collections.Counter()
         self._migrations = {}
         self._incoming = set()  # migrations this destination prepared for
+        self._arrivals = {}     # migration uuid -> stop watching its arrival here
         self._received = live_migration_outgoing.OutgoingRecords(conf.state_path, conf.host,
                                                                  "in")
         self._outgoing = threading.BoundedSemaphore(conf.compute.max_concurrent_live_migrations)
@@ -124,6 +130,16 @@ class ComputeManager(manager.Manager):
         with self._locks_guard:
             return uuid in self._busy
 
+    def wait_idle(self, uuid, timeout=IDLE_WAIT_S):
+        """Wait (bounded) for this agent's work on an instance to end: a guest
+        that just left this host may still be cleaned up here when a new move
+        brings it back."""
+        lock = self._lock_for(uuid)
+        if lock.acquire(timeout=timeout):
+            lock.release()
+        else:
+            LOG.warning("Instance %s is still busy here after %ss", uuid, timeout)
+
     def _lock_for(self, uuid):
         with self._locks_guard:
             return self._locks[uuid]
@@ -154,9 +170,22 @@ class ComputeManager(manager.Manager):
             if inst.host != self.host:
                 continue  # incoming: the migration's source side settles it
             self._recover_one(ctx, inst, guests.get(inst.uuid), handed.get(inst.uuid, ()))
+        for uuid in set(handed) - {i.uuid for i in known if i.host == self.host}:
+            self._clean_after_departure(uuid)
         for uuid in set(guests) - {i.uuid for i in known}:
             LOG.warning("Destroying guest %s: no instance of this host has it", uuid)
             self.driver.destroy(GuestRef(uuid))
+
+    def _clean_after_departure(self, uuid):
+        """A live migration from here ended while this agent was down or
+        before it had cleaned up (completed is recorded before the source's
+        clean-up): the instance is no longer this host's."""
+        LOG.warning("Cleaning up after instance %s, which left this host while the agent "
+                    "was down", uuid)
+        try:
+            self.driver.post_live_migration_at_source(GuestRef(uuid))
+        except Exception:
+            LOG.exception("Clean-up after the departure of %s failed", uuid)
 
     def _recover_incoming(self, incoming):
         """Migrations prepared here before the restart still count against
@@ -288,6 +317,7 @@ class ComputeManager(manager.Manager):
 
     def check_can_live_migrate_destination(self, ctxt, instance, block_migration,
                                            source_info):
+        self.wait_idle(instance.uuid)
         with self._locks_guard:
             incoming = len(self._incoming)
         if incoming >= self.conf.compute.max_incoming_live_migrations:
@@ -331,23 +361,63 @@ class ComputeManager(manager.Manager):
                          daemon=True).start()
 
     def pre_live_migration(self, ctxt, instance, migration):
+        self.wait_idle(instance.uuid)
         self._track_incoming(migration)
         try:
-            return {"ok": True, "info": self.driver.pre_live_migration(
-                instance, migration, {})}
+            info = self.driver.pre_live_migration(instance, migration, {})
         except virt_driver.VirtError as exc:
             self._untrack_incoming(migration)
             return {"ok": False, "reason": str(exc)}
+        self._watch_arrival(ctxt, instance, migration)
+        return {"ok": True, "info": info}
+
+    def _watch_arrival(self, ctxt, instance, migration):
+        """Tell the source the moment the guest runs here (see source.py)."""
+        def arrived():
+            threading.Thread(target=self._report_arrival, args=(ctxt, migration),
+                             name="arrived-%s" % migration.uuid[:8], daemon=True).start()
+        try:
+            stop = self.driver.watch_arrival(instance, migration, arrived)
+        except Exception:
+            LOG.exception("Cannot watch the arrival of %s", instance.uuid)
+            return
+        if stop is not None:
+            with self._locks_guard:
+                self._arrivals[migration.uuid] = stop
+
+    def _report_arrival(self, ctxt, migration):
+        LOG.info("Live migration %s: the guest runs here; telling %s", migration.uuid,
+                 migration.source_compute)
+        try:
+            self._lm_deps.compute.live_migration_arrived(ctxt, migration.source_compute,
+                                                         migration.uuid)
+        except messaging.MessagingException as exc:
+            LOG.warning("Could not tell %s that migration %s arrived: %s",
+                        migration.source_compute, migration.uuid, exc)
+
+    def _stop_watching_arrival(self, migration):
+        with self._locks_guard:
+            stop = self._arrivals.pop(migration.uuid, None)
+        if stop is not None:
+            stop()
 
     def post_live_migration_at_destination(self, ctxt, instance, migration):
+        self._stop_watching_arrival(migration)
         self.driver.post_live_migration_at_destination(instance, migration)
         self._untrack_incoming(migration)
 
     def rollback_live_migration_at_destination(self, ctxt, instance, migration):
+        self._stop_watching_arrival(migration)
         try:
             self.driver.rollback_live_migration_at_destination(instance, migration)
         finally:
             self._untrack_incoming(migration)
+
+    def live_migration_arrived(self, ctxt, migration_uuid):
+        with self._locks_guard:
+            run = self._migrations.get(migration_uuid)
+        if run is not None:
+            run.arrived()
 
     def live_migration_abort(self, ctxt, migration_uuid):
         with self._locks_guard:

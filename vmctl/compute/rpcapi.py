@@ -13,11 +13,12 @@ API version history:
           cleanup_resize, rebuild_instance, describe_migration
     1.5 - build_and_run_instance: server_group (the late check asks the
           conductor only for a member of a group)
+    1.6 - live_migration_arrived (destination -> source: the guest runs here)
 """
 
 from vmctl import rpc
 
-VERSION = "1.5"
+VERSION = "1.6"
 
 
 class ComputeAPI:
@@ -81,6 +82,11 @@ class ComputeAPI:
     def rollback_live_migration_at_destination(self, ctx, host, instance, migration):
         self._v13(host).cast(ctx, "rollback_live_migration_at_destination",
                              instance=instance, migration=migration)
+
+    def live_migration_arrived(self, ctx, host, migration_uuid):
+        """To the source: the destination's hypervisor resumed the guest."""
+        self.client.prepare(server=host, version="1.6").cast(
+            ctx, "live_migration_arrived", migration_uuid=migration_uuid)
 
     def live_migration_abort(self, ctx, host, migration_uuid):
         self._v13(host).cast(ctx, "live_migration_abort", migration_uuid=migration_uuid)

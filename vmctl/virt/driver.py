@@ -94,8 +94,16 @@ class ComputeDriver(abc.ABC):
         """Start the hypervisor job; returns its handle (see the monitor)."""
         raise VirtError("this driver cannot live-migrate")
 
+    def watch_arrival(self, instance, migration, fn):
+        """Destination: call ``fn()`` (quick, any thread) once the incoming
+        guest runs here while the source's hypervisor may still be tearing
+        its side down; returns the function that stops watching, or None
+        when the driver cannot tell (the source then waits for its job)."""
+        return None
+
     def post_live_migration_at_source(self, instance):
-        """The guest runs on the destination: remove what is left here."""
+        """The guest runs on the destination: remove what is left here once
+        the hypervisor job has ended."""
 
     def post_live_migration_at_destination(self, instance, migration):
         """The guest runs here now: make it this host's for good."""

@@ -190,6 +190,14 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
         (running, or ended while no agent watched it), or None."""
         return fake_live_migration.load_job(self._job_path(instance.uuid))
 
+    def watch_arrival(self, instance, migration, fn):
+        """Only for a modelled tear-down (metadata ``fake_confirm_seconds``);
+        otherwise the job ends at the switch-over and there is nothing to gain."""
+        if not float((instance.metadata or {}).get("fake_confirm_seconds", 0) or 0):
+            return None
+        return fake_live_migration.watch_arrival(fake_live_migration.record_path(
+            self.conf.state_path, migration.source_compute, instance.uuid), fn)
+
     def post_live_migration_at_source(self, instance):
         self.destroy(instance)
         fake_live_migration.remove_record(self._job_path(instance.uuid))

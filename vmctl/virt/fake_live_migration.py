@@ -16,6 +16,12 @@ record at any later time -- still running, or ended while no agent
 watched. The record goes when the job is seen to fail or be cancelled (the
 guest stays on the source), or when the source cleans up after a completed
 migration (``FakeDriver.post_live_migration_at_source``).
+
+Tear-down: with the instance metadata ``fake_confirm_seconds`` the job
+stays ``running`` for that long after the switch-over, as libvirt's confirm
+phase does while it stops the source's QEMU; ``switched_over`` is then
+already true, and the destination's ``FakeDriver.watch_arrival`` reports it
+(the guest runs there), as libvirt's RESUMED/MIGRATED event does.
 """
 
 import contextlib
@@ -60,17 +66,18 @@ class FakeJob:
     """
 
     def __init__(self, model, time_scale, disk_bytes=0, clock=time.time, record=None,
-                 path=None):
+                 path=None, confirm_s=0.0):
         self.model = model
         self.time_scale = time_scale
         self.clock = clock
+        self.confirm_s = confirm_s
         self.reason = None
         self.record = record
         self.path = path
         self.migration = (record or {}).get("migration")
         self._disk_bytes = disk_bytes
         self._lock = threading.Lock()
-        self._last = record["started_at"] if record else clock()
+        self._last = self._started_at = record["started_at"] if record else clock()
 
     def _advance(self):
         now = self.clock()
@@ -84,7 +91,20 @@ class FakeJob:
     def status(self):
         with self._lock:
             self._advance()
+            if self.model.status == "completed" and self._tearing_down():
+                return "running"
             return self.model.status
+
+    @property
+    def switched_over(self):
+        """The guest runs on the destination (the job may still tear down)."""
+        with self._lock:
+            self._advance()
+            return self.model.status == "completed"
+
+    def _tearing_down(self):
+        switched_at = self._started_at + self.model.now / self.time_scale
+        return self.clock() < switched_at + self.confirm_s
 
     @property
     def postcopy(self):
@@ -106,12 +126,16 @@ class FakeJob:
     def _call(self, name, *args):
         with self._lock:
             self._advance()
+            if self.model.status != "running":
+                LOG.info("%s skipped: the migration job is over", name)
+                return False
             getattr(self.model, name)(*args)
             if self.record is not None and self.model.status == "running":
                 self.record["actions"].append([self._last, name, list(args)])
                 _write(self.path, self.record)
             elif self.path and self.model.status == "cancelled":
                 remove_record(self.path)
+        return True
 
     def set_max_downtime(self, ms):
         self._call("set_max_downtime", ms)
@@ -129,8 +153,8 @@ class FakeJob:
         self._call("unpause")
 
     def abort(self):
-        self._call("abort")
-        self.reason = self.reason or "aborted"
+        if self._call("abort"):
+            self.reason = self.reason or "aborted"
 
 
 def _model(params):
@@ -153,6 +177,7 @@ def start_job(conf, instance, policy, migration, path=None, clock=time.time):
         "seed": uuidlib.UUID(instance.uuid).int & 0xFFFF,
         "disk": instance.flavor.root_gb * 1024 * MiB if block else 0,
         "guest_paused": instance.vm_state == "paused",
+        "confirm": float(metadata.get("fake_confirm_seconds", 0) or 0),
     }
     record = {
         "migration": {"uuid": migration.uuid, "instance_uuid": instance.uuid,
@@ -165,7 +190,7 @@ def start_job(conf, instance, policy, migration, path=None, clock=time.time):
     if path is not None:
         _write(path, record)
     return FakeJob(_model(params), record["time_scale"], params["disk"], clock=clock,
-                   record=record if path else None, path=path)
+                   record=record if path else None, path=path, confirm_s=params["confirm"])
 
 
 def load_job(path, clock=time.time):
@@ -193,8 +218,25 @@ def load_job(path, clock=time.time):
             with contextlib.suppress(fake_migration.MigrationStateError):
                 getattr(model, name)(*args)
     job = FakeJob(model, scale, record["params"]["disk"], clock=clock, record=record,
-                  path=path)
+                  path=path, confirm_s=record["params"].get("confirm", 0))
     job._last = last
     if any(name == "abort" for _, name, _ in record["actions"]):
         job.reason = "aborted"
     return job
+
+
+def watch_arrival(path, fn, poll=0.02, limit_s=3600):
+    """Destination side: poll the source's job record at ``path`` and call
+    ``fn()`` once it has switched over; returns the function that stops."""
+    stop = threading.Event()
+
+    def run():
+        deadline = time.monotonic() + limit_s
+        while not stop.wait(poll) and time.monotonic() < deadline:
+            job = load_job(path)
+            if job is not None and job.switched_over:
+                fn()
+                return
+
+    threading.Thread(target=run, name="fake-arrival", daemon=True).start()
+    return stop.set

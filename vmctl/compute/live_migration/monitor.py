@@ -4,7 +4,10 @@ One Monitor watches one running live migration on the source host. Every
 ``poll_interval`` seconds it reads the job statistics, asks the convergence
 policy (``policies.decide``) what to do, applies the actions to the job and
 reports each decision (an instance action event) and, at most every
-``progress_interval`` seconds, the progress. Operator requests (abort,
+``progress_interval`` seconds, the progress. ``notify_arrived()`` (the
+destination reports that its hypervisor resumed the guest) ends the watch
+as completed while the job is still tearing down the source side; in
+post-copy it is ignored and the job's own end is awaited. Operator requests (abort,
 force-complete) are taken between polls. Any failure of the monitor itself
 aborts the job: a migration is never left running unwatched.
 
@@ -53,6 +56,8 @@ class Monitor:
         self._wake = threading.Event()
         self._abort_reason = None
         self._force = False
+        self._arrived = False
+        self._last_stats = None
         # An adopted job may already have paused the guest (force-complete:
         # unpaused if the migration fails) or be in post-copy (no abort).
         self.paused_guest = bool(getattr(job, "paused_by_migration", False))
@@ -74,6 +79,16 @@ class Monitor:
         self._force = True
         self._wake.set()
 
+    def notify_arrived(self):
+        """The guest runs on the destination (its hypervisor resumed it)."""
+        self._arrived = True
+        self._wake.set()
+
+    @property
+    def arrived(self):
+        """Ended by the destination's report, not by the job (still tearing down)."""
+        return self._arrived and not self.postcopy
+
     # --- the loop -------------------------------------------------------------------
     def run(self):
         """Watch until the job ends; (status, reason)."""
@@ -83,6 +98,8 @@ class Monitor:
             LOG.exception("Migration monitor failed; aborting the job")
             self._abort_quietly()
             return "error", "the migration monitor failed: %s" % exc
+        if self.arrived:
+            return "completed", None
         if self.paused_guest and self.job.status != "completed":
             self.job.unpause()  # force-complete paused it; it stays on the source
         return self.job.status, getattr(self.job, "reason", None) or self._abort_reason
@@ -92,26 +109,32 @@ class Monitor:
         started = self.clock()
         saved_at = None
         polls = 0
-        while self.job.status == "running":
-            stats = self.job.stats()
+        while not self.arrived and self.job.status == "running":
+            stats = self._last_stats = self.job.stats()
             now = self.clock() - started
             if self._abort_reason and not self.postcopy:
-                self.job.abort()
-                continue
-            found = []
-            if self._force:
-                self._force = False
-                state, found = policies.on_force_complete(self.policy, state)
-            state, more = policies.decide(self.policy, state, stats, now)
-            for action in found + more:
-                self._apply(action, stats)
-            if saved_at is None or now - saved_at >= self.progress_interval:
-                self.on_progress(stats)
-                saved_at = now
+                self.job.abort()  # again at each poll until the job ends
+            else:
+                state = self._decide(state, stats, now)
+                if saved_at is None or now - saved_at >= self.progress_interval:
+                    self.on_progress(stats)
+                    saved_at = now
             self._wake.wait(next_wait(self.poll_interval, polls))
             self._wake.clear()
             polls += 1
-        self.on_progress(self.job.stats())
+        # Once arrived, the source's domain is being stopped: no more calls on it.
+        self.on_progress(self._last_stats if self.arrived and self._last_stats
+                         else self.job.stats())
+
+    def _decide(self, state, stats, now):
+        found = []
+        if self._force:
+            self._force = False
+            state, found = policies.on_force_complete(self.policy, state)
+        state, more = policies.decide(self.policy, state, stats, now)
+        for action in found + more:
+            self._apply(action, stats)
+        return state
 
     def _apply(self, action, stats):
         if isinstance(action, act.StartPostCopy) and self.paused_guest:

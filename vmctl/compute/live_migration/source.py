@@ -8,12 +8,18 @@
   end        completed: the destination takes the guest over, the source
              cleans up; otherwise the destination is rolled back and the
              guest keeps running on the source exactly as before
+Completed is recorded as soon as the guest runs on the destination: when
+the destination reports that its hypervisor resumed it (``arrived``), the
+source's hypervisor may still need seconds to stop its side (libvirt's
+confirm phase); the source's clean-up then follows the record, once the job
+has ended. Otherwise the clean-up comes first, as the job has already ended.
 Each status change is a compare-and-swap through the conductor; losing one
 (the conductor already ended the migration) stops the flow and rolls back.
 """
 
 import logging
 import threading
+import time
 
 import oslo_messaging as messaging
 
@@ -28,6 +34,10 @@ LOG = logging.getLogger(__name__)
 POLICY_EVENT = "live_migration_policy"
 ABANDONED = ("the source compute restarted before the hypervisor job started; "
              "rolled back, the guest stays on the source")
+# How long the source's clean-up waits for the hypervisor to stop its side
+# after the guest arrived on the destination (libvirt kills a QEMU that
+# ignores SIGTERM after 10 s); past it the next start of the agent cleans up.
+TEARDOWN_TIMEOUT_S = 120
 
 
 class SourceRun:
@@ -41,7 +51,9 @@ class SourceRun:
         self.compute = deps.compute
         self.outgoing = outgoing
         self.monitor = None
+        self.job = None
         self._abort = threading.Event()
+        self._arrived = threading.Event()
         # Prepared, and no hypervisor job asked for yet: what an unexpected
         # failure must undo on the destination.
         self._only_prepared = False
@@ -55,6 +67,12 @@ class SourceRun:
     def request_force_complete(self):
         if self.monitor is not None:
             self.monitor.request_force_complete()
+
+    def arrived(self):
+        """The destination's hypervisor resumed the guest there."""
+        self._arrived.set()
+        if self.monitor is not None:
+            self.monitor.notify_arrived()
 
     def abandon(self):
         """After an agent restart: the migration never reached the
@@ -77,7 +95,15 @@ class SourceRun:
             LOG.exception("Live migration %s failed", self.migration.uuid)
             status, reason = ms.ERROR, "unexpected failure on the source: %s" % exc
             self._undo_preparation()
-        self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, reason)
+        if status != ms.COMPLETED:
+            self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status,
+                                                   reason)
+        elif self.monitor is not None and self.monitor.arrived:
+            self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, None)
+            self._clean_source()
+        else:
+            self._clean_source()
+            self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, None)
 
     def _run(self):
         if not self._wait_for_slot():
@@ -148,6 +174,7 @@ class SourceRun:
         return policy_config.resolve(self.conf.migration, self.instance.flavor.extra_specs)
 
     def _watch(self, job, policy=None):
+        self.job = job
         policy = policy or self._policy()
         facts = policies.MigrationFacts(
             memory_bytes=self.instance.flavor.memory_mb * 1024 * 1024,
@@ -159,12 +186,27 @@ class SourceRun:
             progress_interval=self.conf.migration.progress_save_interval)
         if self._abort.is_set():
             self.monitor.request_abort()
+        if self._arrived.is_set():
+            self.monitor.notify_arrived()
         return self.monitor.run()
 
     def _complete(self):
         self.compute.post_live_migration_at_destination(
             self.ctx, self.migration.dest_compute, self.instance, self.migration)
-        self.driver.post_live_migration_at_source(self.instance)
+
+    def _clean_source(self):
+        """Never fails the migration: it ended, the guest runs on the
+        destination; what cannot be removed now is left for the next start."""
+        try:
+            if self.job is not None and not wait_for_end(self.job, TEARDOWN_TIMEOUT_S):
+                LOG.error("Live migration %s: the source's hypervisor job still runs %ss "
+                          "after the guest arrived on %s; clean-up left for the next start",
+                          self.migration.uuid, TEARDOWN_TIMEOUT_S, self.migration.dest_compute)
+                return
+            self.driver.post_live_migration_at_source(self.instance)
+        except Exception:
+            LOG.exception("Clean-up after live migration %s failed on the source",
+                          self.migration.uuid)
 
     def _undo_preparation(self):
         if not self._only_prepared:
@@ -193,6 +235,23 @@ class SourceRun:
     def _on_progress(self, stats):
         self.conductor.migration_update(self.ctx, self.migration.uuid,
                                         progress=_progress(stats))
+
+
+def wait_for_end(job, timeout, clock=time.monotonic):
+    """Wait until ``job.status`` leaves running (woken by its end notice when
+    it has one); False after ``timeout`` seconds."""
+    ended = threading.Event()
+    notify_on_end = getattr(job, "notify_on_end", None)
+    if notify_on_end is not None:
+        notify_on_end(ended.set)
+    deadline = clock() + timeout
+    while job.status == "running":
+        left = deadline - clock()
+        if left <= 0:
+            return False
+        ended.wait(min(0.5, left))
+        ended.clear()
+    return True
 
 
 def _progress(stats):

@@ -5,9 +5,9 @@ lazily, reopens it after libvirtd went away, and forwards domain lifecycle
 events as ``(uuid, power_state)`` to a handler. libvirt's event loop runs in
 one daemon thread (``virEventRunDefaultImpl``); handlers are called from a
 second daemon thread fed by a queue, so a slow handler never stalls libvirt's
-keepalives. ``watch_domain(uuid, fn)`` also calls ``fn()`` on every
-lifecycle event of one domain, straight from the event loop thread (so fn
-must be quick: the migration monitor's wake-up sets an Event).
+keepalives. ``watch_domain(uuid, fn)`` also calls ``fn(event, detail)`` on
+every lifecycle event of one domain, straight from the event loop thread (so
+fn must be quick: the migration monitor's wake-up sets an Event).
 
 libvirt-python is imported lazily; the pure helpers (error classification,
 event mapping) need no libvirt.
@@ -67,6 +67,7 @@ EVENT_DEFINED, EVENT_UNDEFINED, EVENT_STARTED, EVENT_SUSPENDED = 0, 1, 2, 3
 EVENT_RESUMED, EVENT_STOPPED, EVENT_SHUTDOWN, EVENT_PMSUSPENDED = 4, 5, 6, 7
 EVENT_CRASHED = 8
 STOPPED_CRASHED, STOPPED_MIGRATED, STOPPED_SAVED = 2, 3, 4
+RESUMED_MIGRATED = 1
 
 # Lifecycle event -> the power_state the domain is now in (None: not a
 # power state change worth reporting).
@@ -240,8 +241,8 @@ class Host:
                     None, _libvirt().VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
 
     def watch_domain(self, uuid, fn):
-        """Call ``fn()`` on each lifecycle event of domain ``uuid`` (from the
-        event loop thread: fn must be quick). Returns the function that stops
+        """Call ``fn(event, detail)`` on each lifecycle event of domain
+        ``uuid`` (from the event loop thread: fn must be quick). Returns the function that stops
         it. Needs the event handler to be set (the agent always sets it)."""
         with self._watchers_lock:
             self._watchers.setdefault(uuid, []).append(fn)
@@ -261,7 +262,7 @@ class Host:
             watchers = list(self._watchers.get(uuid, ()))
         for fn in watchers:
             try:
-                fn()
+                fn(event, detail)
             except Exception:
                 LOG.exception("Domain watcher failed for %s", uuid)
         power_state = lifecycle_power_state(event, detail)

@@ -29,6 +29,8 @@ import json
 import logging
 import os
 import shutil
+import threading
+import time
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
 
@@ -47,6 +49,7 @@ VIR_DOMAIN_PAUSED_MIGRATION = 2
 VIR_DOMAIN_PAUSED_STARTING_UP = 11
 VIR_DOMAIN_JOB_STATS_COMPLETED = 1
 VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED = 2
+INCOMING_JOB_END_TIMEOUT = 30
 
 
 def read_json(path):
@@ -131,6 +134,26 @@ def destination_check(mine, source_info, block_migration, free_bytes):
             return False, "block migration needs %d MiB free, this host has %d MiB" % (
                 needed >> 20, free_bytes >> 20), False
     return True, None, shared
+
+
+def _wait_incoming_job_end(dom, uuid, timeout=INCOMING_JOB_END_TIMEOUT, poll=0.05):
+    """Called early (the source learnt of the arrival from the resume event),
+    libvirt may still be finishing the incoming job here (making the domain
+    persistent): wait for it, bounded."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            info = dom.jobInfo()
+        except Exception as exc:
+            LOG.debug("jobInfo of %s: %s", uuid, exc)
+            return
+        if not info or info[0] not in lm.ACTIVE_JOB_TYPES:
+            return
+        if time.monotonic() >= deadline:
+            LOG.warning("The incoming migration job of %s still runs after %ss; taking "
+                        "the guest over anyway", uuid, timeout)
+            return
+        time.sleep(poll)
 
 
 class LiveMigrationMixin:
@@ -237,6 +260,21 @@ class LiveMigrationMixin:
                                        % (uuid, self._nodename, exc)) from exc
             raise
 
+    def watch_arrival(self, instance, migration, fn):
+        """Call ``fn()`` once, when this host's libvirt resumes the incoming
+        guest at the end of its migration (RESUMED/MIGRATED: libvirt's Finish
+        phase; the source's QEMU is still being stopped). A guest migrated
+        paused is never resumed here: no call, the source waits for its job."""
+        uuid = self._checked(instance)
+        fired = threading.Event()
+
+        def on_event(event, detail):
+            if (event, detail) == (libvirt_host.EVENT_RESUMED,
+                                   libvirt_host.RESUMED_MIGRATED) and not fired.is_set():
+                fired.set()
+                fn()
+        return self._host.watch_domain(uuid, on_event)
+
     def post_live_migration_at_destination(self, instance, migration):
         uuid = self._checked(instance)
         with self._translated("take over", uuid):
@@ -245,6 +283,7 @@ class LiveMigrationMixin:
                 raise driver.VirtError("instance %s is not on hypervisor %s"
                                        % (uuid, self._nodename))
             dom = guest.domain
+            _wait_incoming_job_end(dom, uuid)
             if not dom.isPersistent():
                 self._host.define(dom.XMLDesc(lm.VIR_DOMAIN_XML_MIGRATABLE))
             try:

@@ -461,7 +461,7 @@ class AdoptedMigrationJob(_DomainJob):
         """Wake the monitor on the domain's lifecycle events:
         ``watch_domain(uuid, fn)`` (``Host.watch_domain``) returns the
         function that stops it, called once the job's end is settled."""
-        self._unwatch = watch_domain(uuid, self._notify_end)
+        self._unwatch = watch_domain(uuid, lambda _event, _detail: self._notify_end())
         return self
 
     def _ended(self):

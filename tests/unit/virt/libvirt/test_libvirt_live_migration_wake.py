@@ -97,10 +97,10 @@ def test_an_adopted_job_wakes_on_its_domain_events_until_settled():
 def test_host_watchers_are_called_and_removed():
     host = host_mod.Host("test:///x")
     seen = []
-    unwatch = host.watch_domain("u1", lambda: seen.append(1))
-    host.watch_domain("u1", lambda: 1 / 0)  # logged, does not stop the others
-    host._on_lifecycle(None, Dom("u1"), host_mod.EVENT_RESUMED, 0, None)
+    unwatch = host.watch_domain("u1", lambda event, detail: seen.append((event, detail)))
+    host.watch_domain("u1", lambda *_: 1 / 0)  # logged, does not stop the others
+    host._on_lifecycle(None, Dom("u1"), host_mod.EVENT_RESUMED, 1, None)
     unwatch()
     host._on_lifecycle(None, Dom("u1"), host_mod.EVENT_RESUMED, 0, None)
-    assert seen == [1]
+    assert seen == [(host_mod.EVENT_RESUMED, 1)]
     assert host._events.qsize() == 2        # power states still queued as before
