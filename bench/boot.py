@@ -14,7 +14,7 @@ process, RabbitMQ, the chosen database, 4 fake computes), then:
 Prints ONE JSON object on stdout (progress goes to stderr). Run it on
 purpose, never from the tests:
 
-    /work/venv/bin/python bench/boot.py [--db sqlite|mysql|postgresql]
+    .venv/bin/python bench/boot.py [--db sqlite|mysql|postgresql]
 
 It needs RabbitMQ at 127.0.0.1:5672 (and the MariaDB / PostgreSQL server
 for those backends), like the functional tests. ``--profile DIR`` records a

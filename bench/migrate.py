@@ -41,7 +41,7 @@ reported as such: ``steps`` would go on until its completion timeout
 
 and ``convergence_summary``: the issue's targets checked on those rows.
 
-    /work/venv/bin/python bench/migrate.py --convergence [--dirty 4,16,64]
+    .venv/bin/python bench/migrate.py --convergence [--dirty 4,16,64]
         [--bandwidth 16,32,64] [--policies steps,adaptive] [--max-run 40]
         [--cases 4/32,4/64,16/64]
 

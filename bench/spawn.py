@@ -22,11 +22,11 @@ on stderr). Run it on purpose, never from the tests. Two ways:
     # its own cloud + lab (tests/fixtures/kvm.py: two namespaced libvirt
     # hosts, a LocalCloud with one libvirt compute per host); needs root,
     # RabbitMQ, the lab packages (tools/kvm-lab/install-packages.sh)
-    /work/venv/bin/python bench/spawn.py
+    .venv/bin/python bench/spawn.py
 
     # an already running devstack (devstack/stack.sh, VMCTL_VIRT=libvirt):
     # image "vmctl-guest" and flavor "m1.nano" are looked up by name
-    /work/venv/bin/python bench/spawn.py --url http://127.0.0.1:8774 --token admin:admin
+    .venv/bin/python bench/spawn.py --url http://127.0.0.1:8774 --token admin:admin
 """
 
 import argparse
