@@ -344,16 +344,22 @@ def _wait_gone(cloud, host, server, timeout=30):
         time.sleep(0.1)
 
 
-def test_completed_when_the_guest_arrives_while_the_source_tears_down(rc):
-    api = _api(rc)
-    server = _boot_meta(api, "rc-arrive", fake_confirm_seconds=TEAR_DOWN_S)
+def _completed_while_tearing_down(rc, api, name):
+    """A server migrated to completion, recorded while its source's job still
+    tears down (its guest and job are still there): (server, source, migration)."""
+    server = _boot_meta(api, name, fake_confirm_seconds=TEAR_DOWN_S)
     source = server["OS-EXT-SRV-ATTR:host"]
     assert _migrate(api, server["id"]).status_code == 202
     done = _wait_migration(api, server["id"], timeout=60)
     assert done["status"] == "completed", _events(api, server["id"])
-    # Recorded while the source's job still tears down: its guest and job are there.
     assert fake_live_migration.load_job(_record(rc, source, server)).status == "running"
     assert server["id"] in rc.fake_guests(source)
+    return server, source, done
+
+
+def test_completed_when_the_guest_arrives_while_the_source_tears_down(rc):
+    api = _api(rc)
+    server, source, done = _completed_while_tearing_down(rc, api, "rc-arrive")
     now = api.get("servers/%s" % server["id"]).json()["server"]
     assert now["OS-EXT-SRV-ATTR:host"] == done["dest_compute"]
     _wait_gone(rc, source, server, timeout=TEAR_DOWN_S + 20)
@@ -364,12 +370,7 @@ def test_a_move_back_waits_for_the_source_clean_up(rc):
     """Straight back to the source while it still tears down: its checks
     wait for the clean-up, which must not remove the returning guest."""
     api = _api(rc)
-    server = _boot_meta(api, "rc-back", fake_confirm_seconds=TEAR_DOWN_S)
-    source = server["OS-EXT-SRV-ATTR:host"]
-    assert _migrate(api, server["id"]).status_code == 202
-    first = _wait_migration(api, server["id"], timeout=60)
-    assert first["status"] == "completed", _events(api, server["id"])
-    assert server["id"] in rc.fake_guests(source)        # still tearing down
+    server, source, first = _completed_while_tearing_down(rc, api, "rc-back")
     assert _migrate(api, server["id"], host=source).status_code == 202
     deadline = time.monotonic() + 60
     while True:
@@ -387,11 +388,7 @@ def test_source_killed_before_its_clean_up_cleans_up_when_it_starts(rc):
     """Completed is recorded before the source's clean-up: an agent killed
     in between finds its leftovers at start-up and removes them."""
     api = _api(rc)
-    server = _boot_meta(api, "rc-left", fake_confirm_seconds=TEAR_DOWN_S)
-    source = server["OS-EXT-SRV-ATTR:host"]
-    assert _migrate(api, server["id"]).status_code == 202
-    done = _wait_migration(api, server["id"], timeout=60)
-    assert done["status"] == "completed", _events(api, server["id"])
+    server, source, done = _completed_while_tearing_down(rc, api, "rc-left")
     rc.stop_process(source, signal.SIGKILL)
     assert server["id"] in rc.fake_guests(source)         # left behind
     time.sleep(TEAR_DOWN_S)

@@ -193,7 +193,7 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
     def watch_arrival(self, instance, migration, fn):
         """Only for a modelled tear-down (metadata ``fake_confirm_seconds``);
         otherwise the job ends at the switch-over and there is nothing to gain."""
-        if not float((instance.metadata or {}).get("fake_confirm_seconds", 0) or 0):
+        if not _metadata_seconds(instance, "fake_confirm_seconds"):
             return None
         return fake_live_migration.watch_arrival(fake_live_migration.record_path(
             self.conf.state_path, migration.source_compute, instance.uuid), fn)
@@ -221,9 +221,13 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
 def _delay(instance, key):
     """Sleep for the seconds the instance metadata ``key`` asks (tests use it
     to catch a migration in a given phase)."""
-    seconds = float((instance.metadata or {}).get(key, 0) or 0)
+    seconds = _metadata_seconds(instance, key)
     if seconds > 0:
         time.sleep(min(seconds, 300))
+
+
+def _metadata_seconds(instance, key):
+    return float((instance.metadata or {}).get(key, 0) or 0)
 
 
 def _read_json(path):
