@@ -73,6 +73,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "mysql", "postgresql"), default="sqlite")
     parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="moves before measuring (default: one per compute)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="vmctl-bench-cold-") as workdir:
         print(json.dumps(run(args, workdir)))

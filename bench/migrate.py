@@ -84,7 +84,9 @@ def migrate_once(api, server_id, timeout=30):
 
 def measure_moves(args, workdir, name, move_once, microversion="2.80"):
     """One server on 4 fake computes; ``args.count`` sequential moves by
-    ``move_once(api, server_id) -> seconds``, after one warm-up move.
+    ``move_once(api, server_id) -> seconds``, after ``args.warmup`` warm-up
+    moves (by default one per compute: each agent's first move as source or
+    destination imports and connects what later moves reuse).
     ``<name>_p50_ms``, ``<name>_p95_ms`` and the daemons' CPU seconds per
     move (``cpu``), with the samples and the machine's context."""
     hosts = ["compute%d" % n for n in range(1, 5)]
@@ -96,18 +98,22 @@ def measure_moves(args, workdir, name, move_once, microversion="2.80"):
     try:
         api = cloud.api(microversion=microversion)
         server = api.wait_for_status(api.create_server("bench-%s" % name)["id"], "ACTIVE")
-        move_once(api, server["id"])  # warm every path once
+        for _ in range(len(hosts) if args.warmup is None else args.warmup):
+            move_once(api, server["id"])
         pids = cloud.pids()
-        before = sum(boot_bench.cpu_by_daemon(pids).values())
+        before = boot_bench.cpu_by_daemon(pids)
         times = [move_once(api, server["id"]) for _ in range(args.count)]
-        cpu = sum(boot_bench.cpu_by_daemon(pids).values()) - before
+        after = boot_bench.cpu_by_daemon(pids)
     finally:
         cloud.stop()
+    per_daemon = {d: round((after[d] - before[d]) / args.count, 4) for d in sorted(pids)}
     return {
         "%s_p50_ms" % name: round(boot_bench.percentile(times, 50) * 1000, 1),
         "%s_p95_ms" % name: round(boot_bench.percentile(times, 95) * 1000, 1),
-        "cpu": round(cpu / args.count, 4),
-        "count": args.count, "db": args.db,
+        "cpu": round((sum(after.values()) - sum(before.values())) / args.count, 4),
+        "cpu_s_by_daemon": per_daemon,
+        "count": args.count, "warmup": len(hosts) if args.warmup is None else args.warmup,
+        "db": args.db,
         "samples_ms": [round(t * 1000, 1) for t in times],
         **boot_bench.context(),
     }
@@ -416,6 +422,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "mysql", "postgresql"), default="sqlite")
     parser.add_argument("--count", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=None,
+                        help="moves before measuring (default: one per compute)")
     conv = parser.add_argument_group("--convergence (real guests, the kvm lab)")
     conv.add_argument("--convergence", action="store_true",
                       help="measure the convergence policies on real guests instead")

@@ -89,8 +89,8 @@ class ConductorManager(manager.Manager):
     def migration_update(self, ctxt, migration_uuid, status, progress, event):
         return self.live_migrations.update(ctxt, migration_uuid, status, progress, event)
 
-    def live_migration_finished(self, ctxt, migration_uuid, outcome, reason):
-        self.live_migrations.finish(ctxt, migration_uuid, outcome, reason)
+    def live_migration_finished(self, ctxt, migration_uuid, outcome, reason, progress=None):
+        self.live_migrations.finish(ctxt, migration_uuid, outcome, reason, progress=progress)
 
     def migrate_server(self, ctxt, instance_uuid, migration_uuid, host):
         self.resizes.start(ctxt, instance_uuid, migration_uuid, host)

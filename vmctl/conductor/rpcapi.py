@@ -16,11 +16,13 @@ API version history:
           revert_resize, evacuate_instance (from the API); cold_migration_result,
           moves_on_host (from computes)
     1.5 - check_server_group (from computes: the late server group check)
+    1.6 - live_migration_finished: progress (the job's last figures, which
+          the source reported in a migration_update of their own before)
 """
 
 from vmctl import rpc
 
-VERSION = "1.5"
+VERSION = "1.6"
 
 
 class ConductorAPI:
@@ -137,13 +139,14 @@ class ConductorAPI:
             ctx, "migration_update", migration_uuid=migration_uuid, status=status,
             progress=progress, event=event)
 
-    def live_migration_finished(self, ctx, migration_uuid, outcome, reason=None):
+    def live_migration_finished(self, ctx, migration_uuid, outcome, reason=None,
+                                progress=None):
         """The source reports how the migration ended: completed (the guest
         runs on the destination), or failed/cancelled/error (it runs on the
-        source, restored)."""
-        self.client.prepare(version="1.3").cast(
+        source, restored); ``progress``: the job's last figures."""
+        self.client.prepare(version="1.6").cast(
             ctx, "live_migration_finished", migration_uuid=migration_uuid,
-            outcome=outcome, reason=reason)
+            outcome=outcome, reason=reason, progress=progress)
 
     def check_server_group(self, ctx, instance_uuid, host, timeout=None):
         """Why ``host`` breaks the hard policy of the instance's server group

@@ -42,15 +42,17 @@ def find(session, uuid):
     return session.scalars(sa.select(MIGRATION).filter_by(uuid=uuid)).first()
 
 
-def move(session, uuid, new_status, values=None, expected=None):
+def move(session, migration, new_status, values=None, expected=None):
     """Compare-and-swap the status along the table; True if it moved.
 
-    ``expected``: the statuses allowed now (default: every status the table
-    lets reach ``new_status``).
+    ``migration``: its uuid, or its row when the caller has read it already
+    (one query less). ``expected``: the statuses allowed now (default: every
+    status the table lets reach ``new_status``).
     """
-    row = find(session, uuid)
+    row = find(session, migration) if isinstance(migration, str) else migration
     if row is None:
         return False
+    uuid = row.uuid
     allowed = expected if expected is not None else ms.sources_of(row.migration_type, new_status)
     allowed = [s for s in allowed if new_status in ms.TRANSITIONS[row.migration_type].get(s, ())]
     values = dict(values or {}, status=new_status, updated_at=models.utcnow())

@@ -3,8 +3,9 @@
 One Monitor watches one running live migration on the source host. Every
 ``poll_interval`` seconds it reads the job statistics, asks the convergence
 policy (``policies.decide``) what to do, applies the actions to the job and
-reports each decision (an instance action event) and, at most every
-``progress_interval`` seconds, the progress. ``notify_arrived()`` (the
+reports each decision (an instance action event, which carries the
+progress) and, at most every ``progress_interval`` seconds, the progress;
+the last figures are left in ``final_stats`` for the report of the end. ``notify_arrived()`` (the
 destination reports that its hypervisor resumed the guest) ends the watch
 as completed while the job is still tearing down the source side; in
 post-copy it is ignored and the job's own end is awaited. Operator requests (abort,
@@ -58,6 +59,7 @@ class Monitor:
         self._force = False
         self._arrived = False
         self._last_stats = None
+        self.final_stats = None
         # An adopted job may already have paused the guest (force-complete:
         # unpaused if the migration fails) or be in post-copy (no abort).
         self.paused_guest = bool(getattr(job, "paused_by_migration", False))
@@ -115,16 +117,18 @@ class Monitor:
             if self._abort_reason and not self.postcopy:
                 self.job.abort()  # again at each poll until the job ends
             else:
-                state = self._decide(state, stats, now)
-                if saved_at is None or now - saved_at >= self.progress_interval:
+                state, reported = self._decide(state, stats, now)
+                if reported:
+                    saved_at = now  # the decisions' reports carried the progress
+                elif saved_at is None or now - saved_at >= self.progress_interval:
                     self.on_progress(stats)
                     saved_at = now
             self._wake.wait(next_wait(self.poll_interval, polls))
             self._wake.clear()
             polls += 1
         # Once arrived, the source's domain is being stopped: no more calls on it.
-        self.on_progress(self._last_stats if self.arrived and self._last_stats
-                         else self.job.stats())
+        self.final_stats = (self._last_stats if self.arrived and self._last_stats
+                            else self.job.stats())
 
     def _decide(self, state, stats, now):
         found = []
@@ -132,13 +136,15 @@ class Monitor:
             self._force = False
             state, found = policies.on_force_complete(self.policy, state)
         state, more = policies.decide(self.policy, state, stats, now)
+        reported = False
         for action in found + more:
-            self._apply(action, stats)
-        return state
+            reported = self._apply(action, stats) or reported
+        return state, reported
 
     def _apply(self, action, stats):
+        """Apply and report one action; whether it was reported."""
         if isinstance(action, act.StartPostCopy) and self.paused_guest:
-            return  # a paused guest is never migrated in post-copy
+            return False  # a paused guest is never migrated in post-copy
         simulate.apply(self.job, action)
         if isinstance(action, act.StartPostCopy):
             self.postcopy = True
@@ -147,6 +153,7 @@ class Monitor:
         elif isinstance(action, act.Abort):
             self._abort_reason = action.reason
         self.on_action(action, stats)
+        return True
 
     def _abort_quietly(self):
         try:

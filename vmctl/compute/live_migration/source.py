@@ -81,8 +81,7 @@ class SourceRun:
         try:
             self._rollback_destination()
         finally:
-            self.conductor.live_migration_finished(
-                self.ctx, self.migration.uuid, ms.FAILED, ABANDONED)
+            self._finished(ms.FAILED, ABANDONED)
 
     # --- the flow ---------------------------------------------------------------
     def run(self, adopted_job=None):
@@ -96,14 +95,20 @@ class SourceRun:
             status, reason = ms.ERROR, "unexpected failure on the source: %s" % exc
             self._undo_preparation()
         if status != ms.COMPLETED:
-            self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status,
-                                                   reason)
+            self._finished(status, reason)
         elif self.monitor is not None and self.monitor.arrived:
-            self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, None)
+            self._finished(status)
             self._clean_source()
         else:
             self._clean_source()
-            self.conductor.live_migration_finished(self.ctx, self.migration.uuid, status, None)
+            self._finished(status)
+
+    def _finished(self, status, reason=None):
+        """Report the end, with the job's last figures."""
+        final = self.monitor.final_stats if self.monitor is not None else None
+        self.conductor.live_migration_finished(
+            self.ctx, self.migration.uuid, status, reason,
+            progress=_progress(final) if final is not None else None)
 
     def _run(self):
         if not self._wait_for_slot():

@@ -140,7 +140,7 @@ class LiveMigrateTask:
                 return False
             moved = True
             if status is not None:
-                moved = db_migrations.move(session, migration_uuid, status)
+                moved = db_migrations.move(session, migration, status)
             if progress:
                 db_migrations.update_progress(session, migration_uuid, progress)
             if event:
@@ -151,16 +151,19 @@ class LiveMigrateTask:
         return moved
 
     def finish(self, ctx, migration_uuid, outcome, reason=None, event=EVENT_COMPUTE,
-               guest_lost=False):
-        """Settle the end of a migration: records, instance, claims.
+               guest_lost=False, progress=None):
+        """Settle the end of a migration: records, instance, claims, and the
+        job's last figures (``progress``) when the source sent them.
 
         ``guest_lost``: the guest runs on neither host; the instance goes to
         ERROR with a fault saying so.
         """
         with self.db.transaction() as session:
             migration = db_migrations.find(session, migration_uuid)
-            if migration is None or not db_migrations.move(session, migration_uuid, outcome):
+            if migration is None or not db_migrations.move(session, migration, outcome):
                 return
+            if progress:
+                db_migrations.update_progress(session, migration_uuid, progress)
             self._settle_instance(session, migration, outcome, guest_lost)
             if guest_lost:
                 db_instances.add_fault(session, migration.instance_uuid, 500, reason,

@@ -170,7 +170,7 @@ class ResizeTask:
         Returns the migration row, or None if it had moved on already."""
         with self.db.transaction() as session:
             m = db_migrations.find(session, migration_uuid)
-            if m is None or not db_migrations.move(session, migration_uuid, outcome):
+            if m is None or not db_migrations.move(session, m, outcome):
                 return None
             values = values(m) if callable(values) else values
             swapped = db_instances.compare_and_swap(session, m.instance_uuid, values,

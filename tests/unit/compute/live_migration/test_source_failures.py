@@ -21,7 +21,7 @@ class Recorder:
             raise RuntimeError("the conductor went away")
         return True
 
-    def live_migration_finished(self, ctx, uuid, status, reason):
+    def live_migration_finished(self, ctx, uuid, status, reason, progress=None):
         self.calls.append(("finished", status))
 
     def pre_live_migration(self, ctx, host, instance, migration, timeout):
