@@ -37,6 +37,17 @@ class Deps:
         self.enforcer = enforcer
 
 
+def json_body(req):
+    """The request's JSON body; 400 when there is none or it is not JSON."""
+    raw = req.body
+    if not raw:
+        raise errors.BadRequest("The request body is required.")
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise errors.BadRequest("Malformed request body") from None
+
+
 class ApiRequest:
     def __init__(self, deps, req, ctx, version):
         self.conf = deps.conf
@@ -72,13 +83,7 @@ class ApiRequest:
     # --- input -------------------------------------------------------------
     def body(self, schema):
         """The JSON body, validated against ``schema``; 400 when it is not."""
-        raw = self.req.body
-        if not raw:
-            raise errors.BadRequest("The request body is required.")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise errors.BadRequest("Malformed request body") from None
+        body = json_body(self.req)
         validation.validate(schema, body)
         return body
 

@@ -4,11 +4,11 @@
 messages, never echoes its value: it may be a password.
 """
 
-import json
 
 from jsonschema import exceptions as js_exceptions
 
 from vmctl.api import errors
+from vmctl.api import request
 from vmctl.api import validation
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
@@ -152,13 +152,7 @@ def body(api, schema):
     Strings must be storable: no lone surrogates (JSON lets them be escaped,
     but they are not UTF-8) and no NUL characters.
     """
-    raw = api.req.body
-    if not raw:
-        raise errors.BadRequest("The request body is required.")
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        raise errors.BadRequest("Malformed request body") from None
+    data = request.json_body(api.req)
     validate(schema, data)
     _check_strings(data, "request body")
     return data
