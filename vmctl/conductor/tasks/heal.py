@@ -36,6 +36,7 @@ from vmctl.compute import manager as compute_manager
 from vmctl.conductor.tasks import live_migrate
 from vmctl.conductor.tasks import resize_heal
 from vmctl.db import actions as db_actions
+from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
 from vmctl.db import migration_records as db_migrations
 from vmctl.db import models
@@ -82,7 +83,10 @@ class HealTask:
             self.moves.heal(ctx, row)
             return
         if task == states.SCHEDULING:
+            # A claim the lost placement made (the scheduler claims before
+            # the conductor sets the host) would stay beside the new one.
             LOG.warning("Build of %s stalled in scheduling; scheduling it again", row.uuid)
+            db_claims.release(self.db, row.uuid)
             self.builds.schedule_and_build(ctx, [row.uuid], [])
             return
         if not row.host:
