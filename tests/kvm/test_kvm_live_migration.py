@@ -236,6 +236,16 @@ def _assert_on(env, server_id, host, status="ACTIVE"):
     return server
 
 
+def _assert_arrival_reported(env, server_id, done):
+    """Completed on the destination's resume event (RESUMED/MIGRATED), not
+    after the source's tear-down: the destination agent reported it."""
+    [uuid] = [m["uuid"] for m in env.cloud.api(microversion="2.59").get(
+        "os-migrations", params={"instance_uuid": server_id}).json()["migrations"]
+        if m["id"] == done["id"]]
+    with open(env.cloud.log_path(done["dest_compute"])) as f:
+        assert "Live migration %s: the guest runs here" % uuid in f.read()
+
+
 def _watch(env, server_id):
     return kvm.HeartbeatWatch(lambda: kvm.console_paths(env.cloud, server_id),
                               interval=WATCH_S).start()
@@ -296,12 +306,7 @@ def test_dirtying_guest_migrates_within_the_allowed_downtime(kvm_env, dirtying):
     _assert_on(env, sid, done["dest_compute"])
     events = [e for e, _, _ in _events(env, sid)]
     assert events[0] == "conductor_live_migrate_instance", events
-    # Completed on the destination's resume event, not after the source's tear-down.
-    [uuid] = [m["uuid"] for m in env.cloud.api(microversion="2.59").get(
-        "os-migrations", params={"instance_uuid": sid}).json()["migrations"]
-        if m["id"] == done["id"]]
-    with open(env.cloud.log_path(done["dest_compute"])) as f:
-        assert "Live migration %s: the guest runs here" % uuid in f.read()
+    _assert_arrival_reported(env, sid, done)
     _guest_went_on(env, sid, watch, since, until, max_gap_s=_allowed_gap_s())
 
 
@@ -341,6 +346,7 @@ def test_non_converging_guest_completes_with_adaptive_post_copy(kvm_env, postcop
     decisions = _decisions(env, sid)
     assert done["status"] == "completed", _events(env, sid)
     assert any(d.startswith("start_postcopy") for d in decisions), decisions
+    _assert_arrival_reported(env, sid, done)     # at post-copy's end, not its start
     _assert_on(env, sid, _other(env, source))
     _guest_went_on(env, sid, watch, since, until)
 

@@ -7,8 +7,10 @@ reports each decision (an instance action event, which carries the
 progress) and, at most every ``progress_interval`` seconds, the progress;
 the last figures are left in ``final_stats`` for the report of the end. ``notify_arrived()`` (the
 destination reports that its hypervisor resumed the guest) ends the watch
-as completed while the job is still tearing down the source side; in
-post-copy it is ignored and the job's own end is awaited. Operator requests (abort,
+as completed while the job is still tearing down the source side. In
+post-copy that report comes at the end too: libvirt announces the switch to
+post-copy with RESUMED/POSTCOPY and only the end, when the destination
+holds the whole guest, with RESUMED/MIGRATED. Operator requests (abort,
 force-complete) are taken between polls. Any failure of the monitor itself
 aborts the job: a migration is never left running unwatched.
 
@@ -89,7 +91,7 @@ class Monitor:
     @property
     def arrived(self):
         """Ended by the destination's report, not by the job (still tearing down)."""
-        return self._arrived and not self.postcopy
+        return self._arrived
 
     # --- the loop -------------------------------------------------------------------
     def run(self):
