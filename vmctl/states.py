@@ -147,3 +147,12 @@ def vm_states_for_status(status):
 def action_for(name):
     """The table row for an action; KeyError for an unknown one."""
     return ACTIONS[name]
+
+
+def runs_as_before(inst, power_state):
+    """The guest runs as it did before its migration (not shut off or paused
+    by a switch-over the hypervisor has not finished tidying). ``inst``:
+    anything with a ``vm_state`` (an Instance, or the conductor's DB row)."""
+    if inst.vm_state == PAUSED:
+        return power_state == POWER_PAUSED
+    return power_state == RUNNING

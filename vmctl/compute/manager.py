@@ -237,7 +237,7 @@ class ComputeManager(manager.Manager):
             LOG.exception("Cannot look for a live migration job of %s", inst.uuid)
             return
         if job is None:
-            if runs_as_before(inst, power_state):
+            if states.runs_as_before(inst, power_state):
                 for migration in handed:
                     self._abandon_live_migration(ctx, inst, migration)
             return
@@ -477,15 +477,6 @@ class ComputeManager(manager.Manager):
         with self._locks_guard:
             self._locks.pop(instance.uuid, None)
         self.conductor.terminate_result(ctxt, instance.uuid, self.host, ok, reason, started)
-
-
-def runs_as_before(inst, power_state):
-    """The guest runs here as it did before its migration (not shut off or
-    paused by a switch-over libvirt has not finished tidying). ``inst``:
-    anything with a ``vm_state`` (the conductor's healer passes a DB row)."""
-    if inst.vm_state == states.PAUSED:
-        return power_state == states.POWER_PAUSED
-    return power_state == states.RUNNING
 
 
 def _until_answered(what, call, max_delay=30):

@@ -32,7 +32,6 @@ import oslo_messaging as messaging
 
 from vmctl import migration_states as ms
 from vmctl import states
-from vmctl.compute import manager as compute_manager
 from vmctl.conductor.tasks import live_migrate
 from vmctl.conductor.tasks import resize_heal
 from vmctl.db import actions as db_actions
@@ -135,7 +134,7 @@ class HealTask:
                                               expected_task_state=states.MIGRATING)
             return
         migration = running[-1]
-        if found["exists"] and not compute_manager.runs_as_before(row, found["power_state"]):
+        if found["exists"] and not states.runs_as_before(row, found["power_state"]):
             # Shut off or paused on the source: maybe a switch-over the
             # hypervisor has not finished tidying. Never roll back a
             # destination that may now run the guest; look again next round.
