@@ -414,22 +414,20 @@ class ComputeManager(manager.Manager):
             self._untrack_incoming(migration)
 
     def live_migration_arrived(self, ctxt, migration_uuid):
-        with self._locks_guard:
-            run = self._migrations.get(migration_uuid)
-        if run is not None:
-            run.arrived()
+        self._tell_run(migration_uuid, "arrived")
 
     def live_migration_abort(self, ctxt, migration_uuid):
-        with self._locks_guard:
-            run = self._migrations.get(migration_uuid)
-        if run is not None:
-            run.request_abort()
+        self._tell_run(migration_uuid, "request_abort")
 
     def live_migration_force_complete(self, ctxt, migration_uuid):
+        self._tell_run(migration_uuid, "request_force_complete")
+
+    def _tell_run(self, migration_uuid, what):
+        """Pass a message to the run of an outgoing migration, if it runs here."""
         with self._locks_guard:
             run = self._migrations.get(migration_uuid)
         if run is not None:
-            run.request_force_complete()
+            getattr(run, what)()
 
     # --- cold migration / resize / evacuation (compute/cold_migration.py) ---------
     def prep_resize(self, ctxt, instance, migration):
