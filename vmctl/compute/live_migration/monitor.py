@@ -5,12 +5,13 @@ One Monitor watches one running live migration on the source host. Every
 policy (``policies.decide``) what to do, applies the actions to the job and
 reports each decision (an instance action event, which carries the
 progress) and, at most every ``progress_interval`` seconds, the progress;
-the last figures are left in ``final_stats`` for the report of the end. ``notify_arrived()`` (the
-destination reports that its hypervisor resumed the guest) ends the watch
-as completed while the job is still tearing down the source side. In
-post-copy that report comes at the end too: libvirt announces the switch to
-post-copy with RESUMED/POSTCOPY and only the end, when the destination
-holds the whole guest, with RESUMED/MIGRATED. Operator requests (abort,
+the last figures are left in ``final_stats`` for the report of the end.
+``notify_arrived()`` (the destination reports that its hypervisor resumed
+the guest) ends the watch as completed (``arrived``) while the job is still
+tearing down the source side. In post-copy that report comes at the end
+too: libvirt announces the switch to post-copy with RESUMED/POSTCOPY and
+only the end, when the destination holds the whole guest, with
+RESUMED/MIGRATED. Operator requests (abort,
 force-complete) are taken between polls. Any failure of the monitor itself
 aborts the job: a migration is never left running unwatched.
 
@@ -59,7 +60,7 @@ class Monitor:
         self._wake = threading.Event()
         self._abort_reason = None
         self._force = False
-        self._arrived = False
+        self.arrived = False  # ended by the destination's report, not by the job
         self._last_stats = None
         self.final_stats = None
         # An adopted job may already have paused the guest (force-complete:
@@ -85,13 +86,8 @@ class Monitor:
 
     def notify_arrived(self):
         """The guest runs on the destination (its hypervisor resumed it)."""
-        self._arrived = True
+        self.arrived = True
         self._wake.set()
-
-    @property
-    def arrived(self):
-        """Ended by the destination's report, not by the job (still tearing down)."""
-        return self._arrived
 
     # --- the loop -------------------------------------------------------------------
     def run(self):

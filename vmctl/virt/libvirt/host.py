@@ -144,7 +144,7 @@ class Host:
         self._events = queue.Queue()
         self._last_states = {}      # uuid -> last power_state delivered
         self._dispatcher = None
-        self._watchers = {}         # uuid -> [fn()] called on its lifecycle events
+        self._watchers = {}         # uuid -> [fn(event, detail)] of watch_domain
         self._watchers_lock = threading.Lock()
 
     # --- connection ----------------------------------------------------------
@@ -242,8 +242,9 @@ class Host:
 
     def watch_domain(self, uuid, fn):
         """Call ``fn(event, detail)`` on each lifecycle event of domain
-        ``uuid`` (from the event loop thread: fn must be quick). Returns the function that stops
-        it. Needs the event handler to be set (the agent always sets it)."""
+        ``uuid`` (from the event loop thread: fn must be quick). Returns the
+        function that stops it. Needs the event handler to be set (the agent
+        always sets it)."""
         with self._watchers_lock:
             self._watchers.setdefault(uuid, []).append(fn)
 
