@@ -24,7 +24,7 @@ from tests.functional.test_live_migration import _migrate
 from tests.functional.test_live_migration import _migration
 from tests.functional.test_live_migration import _wait_migration
 from vmctl.compute.live_migration import source as source_run
-from vmctl.virt import fake_live_migration
+from vmctl.virt import fake_live_job
 
 HOSTS = ("compute1", "compute2", "compute3")
 # 512 MiB at 10 MiB/s: pass 1 lasts 51 modelled s, 2.6 s of wall time.
@@ -174,7 +174,7 @@ def test_source_restart_after_the_job_ended_finishes_it(rc, flavors):
     record = os.path.join(rc.state_path, "fake-live-migration-%s-%s.json" % (
         source, server["id"]))
     deadline = time.monotonic() + 30
-    while fake_live_migration.load_job(record).status != "completed":  # ~2.6 s
+    while fake_live_job.load_job(record).status != "completed":  # ~2.6 s
         assert time.monotonic() < deadline, "the modelled job never completed"
         time.sleep(0.5)
     rc.start_compute(source)
@@ -352,7 +352,7 @@ def _completed_while_tearing_down(rc, api, name):
     assert _migrate(api, server["id"]).status_code == 202
     done = _wait_migration(api, server["id"], timeout=60)
     assert done["status"] == "completed", _events(api, server["id"])
-    assert fake_live_migration.load_job(_record(rc, source, server)).status == "running"
+    assert fake_live_job.load_job(_record(rc, source, server)).status == "running"
     assert server["id"] in rc.fake_guests(source)
     return server, source, done
 

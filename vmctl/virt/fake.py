@@ -13,7 +13,7 @@ import time
 from vmctl import states
 from vmctl.virt import driver
 from vmctl.virt import fake_cold_migration
-from vmctl.virt import fake_live_migration
+from vmctl.virt import fake_live_job
 
 LOG = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
         self._set_incoming(instance.uuid, None)
 
     def _job_path(self, instance_uuid):
-        return fake_live_migration.record_path(self.conf.state_path, self._host,
+        return fake_live_job.record_path(self.conf.state_path, self._host,
                                                instance_uuid)
 
     def live_migration_start(self, instance, migration, dest_info, policy):
@@ -182,25 +182,25 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
             if instance.uuid not in self._guests:
                 raise driver.VirtError("instance %s is not on hypervisor %s"
                                        % (instance.uuid, self._host))
-        return fake_live_migration.start_job(self.conf, instance, policy, migration,
+        return fake_live_job.start_job(self.conf, instance, policy, migration,
                                              path=self._job_path(instance.uuid))
 
     def adopt_live_migration(self, instance):
         """The recorded outgoing job of ``instance``, recomputed up to now
         (running, or ended while no agent watched it), or None."""
-        return fake_live_migration.load_job(self._job_path(instance.uuid))
+        return fake_live_job.load_job(self._job_path(instance.uuid))
 
     def watch_arrival(self, instance, migration, fn):
         """Only for a modelled tear-down (metadata ``fake_confirm_seconds``);
         otherwise the job ends at the switch-over and there is nothing to gain."""
         if not _metadata_seconds(instance, "fake_confirm_seconds"):
             return None
-        return fake_live_migration.watch_arrival(fake_live_migration.record_path(
+        return fake_live_job.watch_arrival(fake_live_job.record_path(
             self.conf.state_path, migration.source_compute, instance.uuid), fn)
 
     def post_live_migration_at_source(self, instance):
         self.destroy(instance)
-        fake_live_migration.remove_record(self._job_path(instance.uuid))
+        fake_live_job.remove_record(self._job_path(instance.uuid))
 
     def post_live_migration_at_destination(self, instance, migration):
         with self._lock:

@@ -1,12 +1,13 @@
 """Live migration convergence: job statistics, policies and their settings.
 
-Pure code, no I/O: the migration monitor (vmctl/virt/libvirt) and the fake
-driver feed it ``JobStats`` and apply the actions it returns.
+The policies are pure code, no I/O: the migration monitor feeds them the
+``JobStats`` of a driver's job (``vmctl.virt.live_job``, the job contract)
+and applies the actions they return.
 
-- ``stats``     JobStats and its parser of libvirt's jobStats() dict
 - ``config``    MigrationPolicy, resolved from [migration] + flavor extra specs
 - ``actions``   SetDowntime, StartPostCopy, EnableThrottle, IncreaseThrottle,
-                Abort, ForceComplete
+                Abort, ForceComplete; ``apply`` makes one a job's control call
+- ``monitor``   polls a running job and applies its policy's decisions
 - ``policies``  start / decide / on_force_complete over both policies
 - ``steps``     the Nova-compatible policy; ``adaptive`` the default one
 - ``simulate``  run a policy against a migration model (tests, benchmark)

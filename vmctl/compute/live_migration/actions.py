@@ -2,7 +2,8 @@
 
 Every action carries a human-readable ``reason`` and the ``figures`` behind
 it; the monitor applies the action to the hypervisor job and records both as
-an instance action event (``to_event``).
+an instance action event (``to_event``). ``apply`` turns an action into
+the job's control call; the monitor and the simulator both use it.
 """
 
 import dataclasses
@@ -76,3 +77,24 @@ class Abort(Action):
 class ForceComplete(Action):
     """Pause the guest so the remaining memory converges (unpause on failure)."""
     kind = "force_complete"
+
+
+def apply(job, action):
+    """Make the hypervisor call ``action`` asks for on ``job``.
+
+    ``job``: anything with the control calls of the job contract
+    (``vmctl.virt.live_job.JobControls``): a driver's running job under the
+    monitor, or the fake driver's model under the simulator.
+    """
+    if isinstance(action, SetDowntime):
+        job.set_max_downtime(action.downtime_ms)
+    elif isinstance(action, StartPostCopy):
+        job.start_postcopy()
+    elif isinstance(action, (EnableThrottle, IncreaseThrottle)):
+        job.throttle(action.percent)
+    elif isinstance(action, ForceComplete):
+        job.pause()
+    elif isinstance(action, Abort):
+        job.abort()
+    else:
+        raise TypeError(f"unknown action {action!r}")

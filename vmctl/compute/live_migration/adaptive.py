@@ -33,8 +33,8 @@ import typing
 
 from vmctl.compute.live_migration import actions as act
 from vmctl.compute.live_migration import base
-from vmctl.compute.live_migration import stats as job_stats
 from vmctl.compute.live_migration.base import Decision
+from vmctl.virt import live_job
 
 ALPHA = 0.5        # EWMA weight of the newest sample
 HEADROOM = 1.1     # downtime allowed = predicted downtime x HEADROOM ...
@@ -105,7 +105,7 @@ def start(policy, facts):
 def decide(policy, state, stats, now):
     if stats.postcopy and not state.postcopy:
         state = dataclasses.replace(state, postcopy=True)
-    if state.aborted or state.postcopy or stats.job_type != job_stats.JOB_UNBOUNDED:
+    if state.aborted or state.postcopy or stats.job_type != live_job.JOB_UNBOUNDED:
         return Decision(state, [])
     state, new_iteration = _observe(state, stats, now)
     view = predict(state, stats, now)

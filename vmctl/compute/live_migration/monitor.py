@@ -15,11 +15,9 @@ RESUMED/MIGRATED. Operator requests (abort,
 force-complete) are taken between polls. Any failure of the monitor itself
 aborts the job: a migration is never left running unwatched.
 
-``job`` is the driver's handle of the hypervisor job, with the interface of
-``vmctl.virt.fake_migration.FakeMigration`` that ``simulate.apply`` uses
-(``set_max_downtime``, ``start_postcopy``, ``throttle``, ``pause``,
-``abort``) plus ``stats()``, ``status`` (running | completed | cancelled |
-failed), ``reason`` and ``unpause()``.
+``job`` is the driver's handle of the hypervisor job, a
+``vmctl.virt.live_job.LiveMigrationJob`` (status, statistics and the
+control calls ``actions.apply`` makes).
 """
 
 import logging
@@ -28,7 +26,6 @@ import time
 
 from vmctl.compute.live_migration import actions as act
 from vmctl.compute.live_migration import policies
-from vmctl.compute.live_migration import simulate
 
 LOG = logging.getLogger(__name__)
 
@@ -65,11 +62,9 @@ class Monitor:
         self.final_stats = None
         # An adopted job may already have paused the guest (force-complete:
         # unpaused if the migration fails) or be in post-copy (no abort).
-        self.paused_guest = bool(getattr(job, "paused_by_migration", False))
-        self.postcopy = bool(getattr(job, "postcopy", False))
-        notify_on_end = getattr(job, "notify_on_end", None)
-        if notify_on_end is not None:
-            notify_on_end(self._wake.set)
+        self.paused_guest = bool(job.paused_by_migration)
+        self.postcopy = bool(job.postcopy)
+        job.notify_on_end(self._wake.set)
 
     # --- operator requests (any thread) ---------------------------------------
     def request_abort(self, reason="aborted by the operator"):
@@ -102,7 +97,7 @@ class Monitor:
             return "completed", None
         if self.paused_guest and self.job.status != "completed":
             self.job.unpause()  # force-complete paused it; it stays on the source
-        return self.job.status, getattr(self.job, "reason", None) or self._abort_reason
+        return self.job.status, self.job.reason or self._abort_reason
 
     def _loop(self):
         state = policies.start(self.policy, self.facts)
@@ -143,7 +138,7 @@ class Monitor:
         """Apply and report one action; whether it was reported."""
         if isinstance(action, act.StartPostCopy) and self.paused_guest:
             return False  # a paused guest is never migrated in post-copy
-        simulate.apply(self.job, action)
+        act.apply(self.job, action)
         if isinstance(action, act.StartPostCopy):
             self.postcopy = True
         elif isinstance(action, act.ForceComplete):

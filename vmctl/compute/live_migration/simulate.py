@@ -4,15 +4,18 @@ The loop the monitor runs, without I/O: advance the migration by one poll
 interval, read its statistics, let the policy decide, apply the actions.
 Used by the unit tests, the functional tests (through the fake driver) and
 the convergence benchmark. ``migration`` is anything with the
-``FakeMigration`` interface (``advance``, ``stats``, ``status``,
-``downtime_ms``, ``set_max_downtime``, ``start_postcopy``, ``throttle``,
-``pause``, ``abort``).
+``FakeMigration`` interface: the job contract's control calls
+(``vmctl.virt.live_job.JobControls``, applied with ``actions.apply`` as the
+monitor does) plus ``advance``, ``stats``, ``status``, ``now``,
+``downtime_ms``.
 """
 
 import dataclasses
 
 from vmctl.compute.live_migration import actions as act
+from vmctl.compute.live_migration import config
 from vmctl.compute.live_migration import policies
+from vmctl.virt import fake_live_model
 
 
 @dataclasses.dataclass
@@ -34,22 +37,6 @@ class Result:
     def table(self):
         """(time, kind, arguments) of every decision, for reading."""
         return [(t, a.kind, a.params()) for t, a in self.decisions]
-
-
-def apply(migration, action):
-    """Apply one action to ``migration``."""
-    if isinstance(action, act.SetDowntime):
-        migration.set_max_downtime(action.downtime_ms)
-    elif isinstance(action, act.StartPostCopy):
-        migration.start_postcopy()
-    elif isinstance(action, (act.EnableThrottle, act.IncreaseThrottle)):
-        migration.throttle(action.percent)
-    elif isinstance(action, act.ForceComplete):
-        migration.pause()
-    elif isinstance(action, act.Abort):
-        migration.abort()
-    else:
-        raise TypeError(f"unknown action {action!r}")
 
 
 def facts_of(migration):
@@ -81,7 +68,7 @@ def run(policy, migration, poll_interval=0.5, time_cap_s=7200.0,
             state, found = policies.on_force_complete(policy, state)
         state, more = policies.decide(policy, state, migration.stats(), now)
         for action in found + more:
-            apply(migration, action)
+            act.apply(migration, action)
             result.decisions.append((now, action))
     stats = migration.stats()
     result.status = migration.status
@@ -152,7 +139,6 @@ def summary(result):
 
 def doc_policies():
     """The policy variants of the table in doc/live-migration.md."""
-    from vmctl.compute.live_migration import config
     policy = config.MigrationPolicy
     return {
         "steps": policy(policy="steps"),
@@ -168,12 +154,11 @@ def doc_policies():
 
 def markdown_table(policies_by_name=None, workloads=None, **run_args):
     """The decision table of doc/live-migration.md, generated."""
-    from vmctl.virt import fake_migration
     lines = ["| workload | policy | outcome | time s | downtime ms | decisions |",
              "|---|---|---|---|---|---|"]
     for wname, wargs in (workloads or WORKLOADS).items():
         for pname, policy in (policies_by_name or doc_policies()).items():
-            migration = fake_migration.FakeMigration(**wargs)
+            migration = fake_live_model.FakeMigration(**wargs)
             row = summary(run(policy, migration, **run_args))
             lines.append(f"| {wname} | {pname} | " + " | ".join(row) + " |")
     return "\n".join(lines) + "\n"

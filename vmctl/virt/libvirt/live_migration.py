@@ -38,7 +38,7 @@ from vmctl.virt import driver
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
-from vmctl.virt.libvirt import migration as lm
+from vmctl.virt.libvirt import live_job as lm
 
 LOG = logging.getLogger(__name__)
 

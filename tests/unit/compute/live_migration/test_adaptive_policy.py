@@ -10,19 +10,19 @@ from vmctl.compute.live_migration import adaptive
 from vmctl.compute.live_migration import config
 from vmctl.compute.live_migration import policies
 from vmctl.compute.live_migration import simulate
-from vmctl.compute.live_migration import stats as job_stats
-from vmctl.virt import fake_migration
+from vmctl.virt import fake_live_model
+from vmctl.virt import live_job
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
 ADAPTIVE = config.MigrationPolicy()
-SLACK_MS = fake_migration.SWITCHOVER_MS   # device state, beyond QEMU's limit
+SLACK_MS = fake_live_model.SWITCHOVER_MS   # device state, beyond QEMU's limit
 
 
 def _run(policy, workload, seed=0, **kw):
     args = dict(simulate.WORKLOADS[workload], seed=seed)
     args.update(kw)
-    return simulate.run(policy, fake_migration.FakeMigration(**args))
+    return simulate.run(policy, fake_live_model.FakeMigration(**args))
 
 
 @pytest.mark.parametrize("workload", ["converging", "slow-converging", "hot-set"])
@@ -96,7 +96,7 @@ def test_non_converging_with_post_copy():
     result = _run(dataclasses.replace(ADAPTIVE, permit_post_copy=True), "non-converging")
     assert result.kinds() == ["set_downtime", "start_postcopy"]
     assert result.status == "completed" and result.postcopy
-    assert result.downtime_ms == fake_migration.POSTCOPY_DOWNTIME_MS
+    assert result.downtime_ms == fake_live_model.POSTCOPY_DOWNTIME_MS
     assert result.elapsed_s < 35
 
 
@@ -177,7 +177,7 @@ def test_decisions_are_deterministic():
 
 def _stalled(iteration, now, remaining=GiB):
     """A poll of a migration that is not converging at all."""
-    return job_stats.JobStats(
+    return live_job.JobStats(
         time_elapsed=int(now * 1000), memory_total=GiB, memory_remaining=remaining,
         memory_processed=int(now * 100 * MiB), memory_bps=100 * MiB,
         memory_dirty_rate=100 * MiB, memory_iteration=iteration)
@@ -206,7 +206,7 @@ def test_nothing_is_decided_in_post_copy_or_after_the_job():
         (dataclasses.replace(_stalled(3, 30.0), postcopy=True), 30.0)])
     assert found == [] and state.postcopy
     state, found = _feed(ADAPTIVE, policies.MigrationFacts(memory_bytes=GiB), [
-        (dataclasses.replace(_stalled(3, 30.0), job_type=job_stats.JOB_COMPLETED), 30.0)])
+        (dataclasses.replace(_stalled(3, 30.0), job_type=live_job.JOB_COMPLETED), 30.0)])
     assert found == []
 
 
@@ -214,7 +214,7 @@ def test_prediction_figures():
     state = adaptive.start(ADAPTIVE, policies.MigrationFacts(memory_bytes=GiB))
     state = dataclasses.replace(state, bandwidth=100 * MiB, dirty_rate=50 * MiB,
                                 iteration=4, pass_started_s=9.0)
-    stats = job_stats.JobStats(memory_total=GiB, memory_remaining=20 * MiB)
+    stats = live_job.JobStats(memory_total=GiB, memory_remaining=20 * MiB)
     view = adaptive.predict(state, stats, 9.1)
     # Now: 20 + 50 x 0.1 = 25 MiB; at the end of the pass: 50 x (0.1 + 0.2) = 15.
     assert view.pending == pytest.approx(15 * MiB)
@@ -238,7 +238,7 @@ def test_passes_that_stop_shrinking_switch_over_when_the_downtime_fits():
     slowed TCG guest): dirty/bandwidth 0.33 says "wait, the next pass is
     shorter", but the passes stay at the working set's 32 MiB. A predicted
     downtime within the maximum means switch over then, never abort."""
-    polls = [(job_stats.JobStats(
+    polls = [(live_job.JobStats(
         memory_total=128 * MiB, memory_remaining=32 * MiB,
         memory_processed=(128 + 32 * i) * MiB, memory_bps=64 * MiB,
         memory_dirty_rate=21 * MiB, memory_iteration=i + 1), 2.0 + 0.5 * i)

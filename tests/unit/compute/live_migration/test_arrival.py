@@ -11,11 +11,16 @@ from vmctl.compute.live_migration import config as policy_config
 from vmctl.compute.live_migration import monitor
 from vmctl.compute.live_migration import policies
 from vmctl.compute.live_migration import source
-from vmctl.compute.live_migration import stats as job_stats
+from vmctl.virt import live_job
 
 
-class TearingDownJob:
+class TearingDownJob(live_job.LiveMigrationJob):
     """Running (tearing down) until end(); counts the calls made on it."""
+
+    status = "running"
+    postcopy = False
+    start_postcopy = throttle = set_bandwidth = pause = unpause = abort = \
+        lambda self, *args: None
 
     def __init__(self, postcopy=False):
         self.status = "running"
@@ -29,7 +34,7 @@ class TearingDownJob:
 
     def stats(self):
         self.polls += 1
-        return job_stats.JobStats(memory_total=128 << 20, memory_remaining=1 << 20)
+        return live_job.JobStats(memory_total=128 << 20, memory_remaining=1 << 20)
 
     def end(self, status="completed"):
         self.status = status

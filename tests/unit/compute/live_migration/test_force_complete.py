@@ -8,7 +8,7 @@ import pytest
 from vmctl.compute.live_migration import config
 from vmctl.compute.live_migration import policies
 from vmctl.compute.live_migration import simulate
-from vmctl.virt import fake_migration
+from vmctl.virt import fake_live_model
 
 GiB = 1024 ** 3
 
@@ -42,7 +42,7 @@ def test_nothing_after_abort(name):
 @pytest.mark.parametrize("post_copy", [True, False])
 def test_operator_force_complete_finishes_a_non_converging_migration(post_copy):
     policy = config.MigrationPolicy(policy="steps", permit_post_copy=post_copy)
-    migration = fake_migration.FakeMigration(**simulate.WORKLOADS["non-converging"])
+    migration = fake_live_model.FakeMigration(**simulate.WORKLOADS["non-converging"])
     result = simulate.run(policy, migration, force_complete_at_s=30)
     assert result.status == "completed"
     assert (30.0, "start_postcopy" if post_copy else "force_complete") in [

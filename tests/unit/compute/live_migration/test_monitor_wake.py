@@ -5,11 +5,16 @@ import threading
 from vmctl.compute.live_migration import config as policy_config
 from vmctl.compute.live_migration import monitor
 from vmctl.compute.live_migration import policies
-from vmctl.compute.live_migration import stats as job_stats
+from vmctl.virt import live_job
 
 
-class EndingJob:
+class EndingJob(live_job.LiveMigrationJob):
     """Running until end() (from another thread), which wakes its listeners."""
+
+    status = "running"
+    # The control calls this test does not exercise.
+    set_max_downtime = start_postcopy = throttle = set_bandwidth = pause = unpause = \
+        abort = lambda self, *args: None
 
     def __init__(self, on_first_poll=None):
         self.status = "running"
@@ -25,15 +30,12 @@ class EndingJob:
         self.polls += 1
         if self.polls == 1 and self.on_first_poll:
             self.on_first_poll(self)
-        return job_stats.JobStats(memory_total=128 << 20, memory_remaining=64 << 20)
+        return live_job.JobStats(memory_total=128 << 20, memory_remaining=64 << 20)
 
     def end(self):
         self.status = "completed"
         for fn in self.listeners:
             fn()
-
-    def set_max_downtime(self, ms):
-        pass
 
 
 def _monitor(job, poll_interval):
@@ -72,12 +74,13 @@ def test_a_job_that_ended_before_the_first_wait_is_not_waited_for(monkeypatch):
 
 
 def test_a_job_without_notify_on_end_is_polled_as_before():
-    class Plain:
+    class Plain(live_job.LiveMigrationJob):
         status = "completed"
-        reason = None
+        set_max_downtime = start_postcopy = throttle = set_bandwidth = pause = \
+            unpause = abort = lambda self, *args: None
 
         def stats(self):
-            return job_stats.JobStats()
+            return live_job.JobStats()
     mon = _monitor(Plain(), poll_interval=0.5)
     assert mon.run() == ("completed", None)
 

@@ -8,9 +8,9 @@ from vmctl.compute.live_migration import actions as act
 from vmctl.compute.live_migration import config
 from vmctl.compute.live_migration import policies
 from vmctl.compute.live_migration import simulate
-from vmctl.compute.live_migration import stats as job_stats
 from vmctl.compute.live_migration import steps
-from vmctl.virt import fake_migration
+from vmctl.virt import fake_live_model
+from vmctl.virt import live_job
 
 GiB = 1024 ** 3
 STEPS = config.MigrationPolicy(policy="steps")
@@ -41,7 +41,7 @@ def test_completion_timeout_per_gib():
 
 
 def _stats(**kw):
-    return job_stats.JobStats(memory_total=GiB, memory_remaining=GiB, **kw)
+    return live_job.JobStats(memory_total=GiB, memory_remaining=GiB, **kw)
 
 
 def test_steps_change_only_when_elapsed_is_strictly_past_the_mark():
@@ -66,14 +66,14 @@ NOVA_DEFAULT_STEPS = [(0.5 + 150 * i, "set_downtime", {"downtime_ms": 50 + 45 * 
 
 
 def test_non_converging_exact_sequence_then_abort_at_the_timeout():
-    result = simulate.run(STEPS, fake_migration.FakeMigration(
+    result = simulate.run(STEPS, fake_live_model.FakeMigration(
         **simulate.WORKLOADS["non-converging"]))
     assert _sequence(result) == NOVA_DEFAULT_STEPS + [(1600.5, "abort", {})]
     assert result.status == "cancelled"
 
 
 def test_hot_set_completes_at_the_step_that_fits():
-    result = simulate.run(STEPS, fake_migration.FakeMigration(
+    result = simulate.run(STEPS, fake_live_model.FakeMigration(
         **simulate.WORKLOADS["hot-set"]))
     assert _sequence(result) == NOVA_DEFAULT_STEPS[:9]   # 410 ms fits 400 ms
     assert result.status == "completed"
@@ -85,12 +85,12 @@ def test_hot_set_completes_at_the_step_that_fits():
 def test_timeout_force_complete(post_copy, kind):
     policy = dataclasses.replace(STEPS, timeout_action="force_complete",
                                  permit_post_copy=post_copy)
-    result = simulate.run(policy, fake_migration.FakeMigration(
+    result = simulate.run(policy, fake_live_model.FakeMigration(
         **simulate.WORKLOADS["non-converging"]))
     assert _sequence(result) == NOVA_DEFAULT_STEPS + [(1600.5, kind, {})]
     assert result.status == "completed"
     if post_copy:
-        assert result.postcopy and result.downtime_ms == fake_migration.POSTCOPY_DOWNTIME_MS
+        assert result.postcopy and result.downtime_ms == fake_live_model.POSTCOPY_DOWNTIME_MS
     else:
         assert result.paused and result.downtime_ms > 10_000   # paused ~10 s
 

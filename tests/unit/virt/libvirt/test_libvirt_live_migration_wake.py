@@ -3,7 +3,7 @@
 import threading
 
 from vmctl.virt.libvirt import host as host_mod
-from vmctl.virt.libvirt import migration as lm
+from vmctl.virt.libvirt import live_job as lm
 
 
 class Dom:

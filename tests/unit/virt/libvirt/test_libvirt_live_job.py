@@ -9,10 +9,10 @@ import uuid
 import pytest
 
 from vmctl.compute.live_migration import config as policy_config
-from vmctl.compute.live_migration import stats as job_stats
 from vmctl.virt import driver as virt_driver
+from vmctl.virt import live_job as job_stats
+from vmctl.virt.libvirt import live_job as lm
 from vmctl.virt.libvirt import live_migration as lvm
-from vmctl.virt.libvirt import migration as lm
 
 P = policy_config.MigrationPolicy
 BASE = lm.VIR_MIGRATE_LIVE | lm.VIR_MIGRATE_PEER2PEER | lm.VIR_MIGRATE_PERSIST_DEST | \

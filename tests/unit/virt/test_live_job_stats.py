@@ -1,6 +1,6 @@
 """JobStats.from_libvirt parses the dict virDomain.jobStats() returns."""
 
-from vmctl.compute.live_migration import stats as job_stats
+from vmctl.virt import live_job
 
 MiB = 1024 ** 2
 
@@ -21,7 +21,7 @@ RUNNING = {
 
 
 def test_from_libvirt_running_job():
-    stats = job_stats.JobStats.from_libvirt(RUNNING)
+    stats = live_job.JobStats.from_libvirt(RUNNING)
     assert stats.time_elapsed == 1733 and stats.elapsed_s == 1.733
     assert stats.memory_total == 139_591_680
     assert stats.memory_processed == 162_004_172
@@ -33,38 +33,38 @@ def test_from_libvirt_running_job():
     assert stats.downtime == 212
     assert stats.auto_converge_throttle == 20
     assert stats.postcopy is False
-    assert stats.job_type == job_stats.JOB_UNBOUNDED
+    assert stats.job_type == live_job.JOB_UNBOUNDED
 
 
 def test_page_size_missing_means_4k_and_missing_fields_are_zero():
-    stats = job_stats.JobStats.from_libvirt({"type": 2, "memory_dirty_rate": 10})
+    stats = live_job.JobStats.from_libvirt({"type": 2, "memory_dirty_rate": 10})
     assert stats.memory_dirty_rate == 40960
     assert stats.memory_total == stats.disk_total == stats.downtime == 0
     assert stats.remaining == 0
 
 
 def test_huge_pages_scale_the_dirty_rate():
-    stats = job_stats.JobStats.from_libvirt(
+    stats = live_job.JobStats.from_libvirt(
         {"memory_dirty_rate": 3, "memory_page_size": 2 * MiB})
     assert stats.memory_dirty_rate == 6 * MiB
 
 
 def test_postcopy_from_the_driver_or_from_page_requests():
-    assert job_stats.JobStats.from_libvirt(RUNNING, postcopy=True).postcopy
+    assert live_job.JobStats.from_libvirt(RUNNING, postcopy=True).postcopy
     pulled = dict(RUNNING, memory_postcopy_requests=17)
-    assert job_stats.JobStats.from_libvirt(pulled).postcopy
-    assert not job_stats.JobStats.from_libvirt(pulled, postcopy=False).postcopy
+    assert live_job.JobStats.from_libvirt(pulled).postcopy
+    assert not live_job.JobStats.from_libvirt(pulled, postcopy=False).postcopy
 
 
 def test_remaining_without_data_fields_adds_memory_and_disk():
-    stats = job_stats.JobStats.from_libvirt(
+    stats = live_job.JobStats.from_libvirt(
         {"memory_remaining": 5, "disk_remaining": 7, "memory_total": 10, "disk_total": 20})
     assert stats.remaining == 12 and stats.total == 30
 
 
 def test_completed_job_and_progress():
-    done = job_stats.JobStats.from_libvirt(dict(RUNNING, type=3, downtime=187))
-    assert done.job_type == job_stats.JOB_COMPLETED and done.downtime == 187
+    done = live_job.JobStats.from_libvirt(dict(RUNNING, type=3, downtime=187))
+    assert done.job_type == live_job.JOB_COMPLETED and done.downtime == 187
     assert done.progress() == {
         "memory_total_bytes": 139_591_680, "memory_processed_bytes": 162_004_172,
         "memory_remaining_bytes": 21_307_392, "disk_total_bytes": 0,

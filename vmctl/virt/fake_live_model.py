@@ -47,7 +47,7 @@ guest is not slowed by page faults.
 import math
 import random
 
-from vmctl.compute.live_migration import stats as job_stats
+from vmctl.virt import live_job
 
 QEMU_DEFAULT_DOWNTIME_MS = 300   # QEMU's downtime-limit before anyone sets it
 SWITCHOVER_MS = 2                # device state at the switch-over
@@ -60,7 +60,9 @@ class MigrationStateError(Exception):
     """The operation is not possible in the migration's current state."""
 
 
-class FakeMigration:
+class FakeMigration(live_job.JobControls):
+    """The model; its control calls are the job contract's (``live_job``)."""
+
     def __init__(self, memory_bytes, dirty_rate_bps, bandwidth_bps,
                  working_set_bytes=None, seed=0, disk_bytes=0, *, noise=0.05,
                  guest_paused=False):
@@ -267,11 +269,11 @@ class FakeMigration:
         done = self.status != "running"
         memory_remaining = 0 if self.status == "completed" else int(self.unsent)
         disk_remaining = int(self.disk_total - self.disk_sent)
-        job_type = {"running": job_stats.JOB_UNBOUNDED,
-                    "completed": job_stats.JOB_COMPLETED,
-                    "cancelled": job_stats.JOB_CANCELLED}[self.status]
+        job_type = {"running": live_job.JOB_UNBOUNDED,
+                    "completed": live_job.JOB_COMPLETED,
+                    "cancelled": live_job.JOB_CANCELLED}[self.status]
         downtime = self.downtime_ms if done else self.expected_downtime_ms()
-        return job_stats.JobStats(
+        return live_job.JobStats(
             time_elapsed=int(self.now * 1000),
             data_total=self.memory_total + self.disk_total,
             data_processed=int(self.memory_sent + self.disk_sent),

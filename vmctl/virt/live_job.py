@@ -1,5 +1,17 @@
-"""The hypervisor's live migration job statistics, normalised.
+"""The live-migration job contract: what a virt driver hands the monitor.
 
+A driver's ``live_migration_start`` (and ``adopt_live_migration``) returns
+a ``LiveMigrationJob``: the hypervisor's migration of one guest, running.
+The compute's migration monitor (``vmctl.compute.live_migration.monitor``)
+reads its ``status`` and ``stats()`` and drives it through the control
+calls of ``JobControls``; nothing else about the driver is known to it.
+Implemented by the libvirt job (``vmctl.virt.libvirt.live_job``) and the
+fake driver's job (``vmctl.virt.fake_live_job``); the fake driver's model
+(``vmctl.virt.fake_live_model``) has the control calls too, so the policy
+simulator drives it the same way.
+
+Statistics
+----------
 ``JobStats`` holds the fields of libvirt's ``virDomainGetJobStats`` (the
 ``jobStats()`` dict) that the convergence policies and the progress report
 use, in fixed units: times in milliseconds, sizes in bytes, rates in bytes
@@ -19,6 +31,7 @@ post-copy (or saw the ``SUSPENDED_POSTCOPY`` event) and says so; failing
 that, ``memory_postcopy_requests > 0`` is taken as the sign.
 """
 
+import abc
 import dataclasses
 
 # virDomainJobType (libvirt-domain.h).
@@ -30,6 +43,85 @@ JOB_FAILED = 4
 JOB_CANCELLED = 5
 
 DEFAULT_PAGE_SIZE = 4096
+
+
+# Job statuses (``LiveMigrationJob.status``).
+RUNNING = "running"
+COMPLETED = "completed"
+CANCELLED = "cancelled"        # aborted: the guest stays on the source
+FAILED = "failed"              # the hypervisor gave up: the guest stays on the source
+STATUSES = (RUNNING, COMPLETED, CANCELLED, FAILED)
+
+
+class JobControls(abc.ABC):
+    """The calls a convergence policy's decisions turn into.
+
+    A call made once the job has ended is a no-op (the job is over); one the
+    job cannot take in its state (abort in post-copy, post-copy of a paused
+    guest or of a job started without it) raises.
+    """
+
+    @abc.abstractmethod
+    def set_max_downtime(self, ms):
+        """Allow the switch-over this much downtime (ms)."""
+
+    @abc.abstractmethod
+    def start_postcopy(self):
+        """Switch to post-copy: the guest runs on the destination from now on."""
+
+    @abc.abstractmethod
+    def throttle(self, percent):
+        """Throttle the guest's vCPUs by ``percent`` (auto-converge)."""
+
+    @abc.abstractmethod
+    def set_bandwidth(self, bytes_per_second):
+        """Limit the migration's bandwidth."""
+
+    @abc.abstractmethod
+    def pause(self):
+        """Force-complete without post-copy: pause the guest so it converges."""
+
+    @abc.abstractmethod
+    def unpause(self):
+        """Resume a guest ``pause()`` paused (the forced migration failed)."""
+
+    @abc.abstractmethod
+    def abort(self):
+        """Cancel the job; the guest stays on the source, running."""
+
+
+class LiveMigrationJob(JobControls):
+    """One running live migration, as the monitor sees it."""
+
+    reason = None           # why the job ended (cancelled / failed), else None
+
+    @property
+    @abc.abstractmethod
+    def status(self):
+        """One of ``STATUSES``."""
+
+    @abc.abstractmethod
+    def stats(self):
+        """One poll: the ``JobStats`` of the job (its last figures once over)."""
+
+    @property
+    def postcopy(self):
+        """The job is in post-copy (it can no longer be aborted)."""
+        return False
+
+    @property
+    def paused_by_migration(self):
+        """The job paused the guest (force-complete), e.g. before an adoption."""
+        return False
+
+    def disk_sizes(self):
+        """Bytes of each disk a block migration copies (() without one)."""
+        return ()
+
+    def notify_on_end(self, fn):
+        """Call ``fn()`` (quick, no arguments, any thread) when the job may
+        have ended, at once if it has. A job that cannot tell keeps this
+        no-op: the monitor then sees the end at its next poll."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from vmctl.compute.live_migration import stats as job_stats
-from vmctl.virt import fake_migration
+from vmctl.virt import fake_live_model
+from vmctl.virt import live_job
 
 MiB = 1024 ** 2
 GiB = 1024 ** 3
@@ -13,7 +13,7 @@ def _model(**kw):
     args = dict(memory_bytes=GiB, dirty_rate_bps=10 * MiB, bandwidth_bps=100 * MiB,
                 noise=0.0)
     args.update(kw)
-    return fake_migration.FakeMigration(**args)
+    return fake_live_model.FakeMigration(**args)
 
 
 def test_first_pass_sends_all_memory_and_reports_like_qemu():
@@ -25,7 +25,7 @@ def test_first_pass_sends_all_memory_and_reports_like_qemu():
     assert s.memory_remaining == 524 * MiB
     assert s.memory_dirty_rate == 0            # measured at the first sync
     assert s.memory_bps == 100 * MiB and s.time_elapsed == 5000
-    assert s.job_type == job_stats.JOB_UNBOUNDED
+    assert s.job_type == live_job.JOB_UNBOUNDED
 
 
 def test_later_passes_send_what_the_previous_one_dirtied():
@@ -45,8 +45,8 @@ def test_switch_over_when_pending_fits_the_allowed_downtime():
     assert m.status == "completed"
     # Pending must fall to 5 MiB (50 ms at 100 MiB/s): in pass 3.
     assert m.stats().memory_iteration == 3
-    assert m.downtime_ms == pytest.approx(50 + fake_migration.SWITCHOVER_MS, abs=0.01)
-    assert m.stats().job_type == job_stats.JOB_COMPLETED
+    assert m.downtime_ms == pytest.approx(50 + fake_live_model.SWITCHOVER_MS, abs=0.01)
+    assert m.stats().job_type == live_job.JOB_COMPLETED
 
 
 def test_working_set_bounds_what_a_pass_dirties():
@@ -59,7 +59,7 @@ def test_working_set_bounds_what_a_pass_dirties():
 
 def test_deterministic_for_a_seed_and_noisy_across_seeds():
     def run(seed):
-        m = fake_migration.FakeMigration(GiB, 60 * MiB, 100 * MiB, seed=seed)
+        m = fake_live_model.FakeMigration(GiB, 60 * MiB, 100 * MiB, seed=seed)
         m.set_max_downtime(50)
         m.advance(100)
         return m.now, m.passes
@@ -71,11 +71,11 @@ def test_postcopy_completes_with_a_tiny_downtime_and_cannot_be_aborted():
     m = _model(dirty_rate_bps=120 * MiB)
     m.advance(12)
     m.start_postcopy()
-    with pytest.raises(fake_migration.MigrationStateError):
+    with pytest.raises(fake_live_model.MigrationStateError):
         m.abort()
     m.advance(30)
     assert m.status == "completed"
-    assert m.downtime_ms == fake_migration.POSTCOPY_DOWNTIME_MS
+    assert m.downtime_ms == fake_live_model.POSTCOPY_DOWNTIME_MS
     assert m.stats().memory_postcopy_requests > 0
 
 
@@ -100,12 +100,12 @@ def test_pause_converges_and_the_guest_sees_the_whole_pause():
 
 def test_paused_guest_refuses_post_copy_and_abort_cancels():
     m = _model(guest_paused=True)
-    with pytest.raises(fake_migration.MigrationStateError):
+    with pytest.raises(fake_live_model.MigrationStateError):
         m.start_postcopy()
     m.abort()
     assert m.status == "cancelled"
-    assert m.stats().job_type == job_stats.JOB_CANCELLED
-    with pytest.raises(fake_migration.MigrationStateError):
+    assert m.stats().job_type == live_job.JOB_CANCELLED
+    with pytest.raises(fake_live_model.MigrationStateError):
         m.abort()
 
 

@@ -1,10 +1,8 @@
-"""Live migration on libvirt: flags, parameters and the job handle.
+"""Live migration on libvirt: flags, parameters and the job handles.
 
-The migration monitor (``vmctl.compute.live_migration.monitor``) drives a
-*job*: ``status`` (running | completed | cancelled | failed), ``reason``,
-``stats()``, ``set_max_downtime``, ``start_postcopy``, ``throttle``,
-``pause``, ``unpause``, ``abort`` and ``disk_sizes()``. Here that job is a
-libvirt peer-to-peer migration (shared/KVM-LAB.md, doc/kvm-lab.md):
+The migration monitor drives a ``vmctl.virt.live_job.LiveMigrationJob``
+(status, statistics, the control calls). Here that job is a libvirt
+peer-to-peer migration (shared/KVM-LAB.md, doc/kvm-lab.md):
 
 - ``LibvirtMigrationJob`` runs the blocking ``migrateToURI3`` in its own
   thread on **its own** libvirt connection to the source (statistics and
@@ -49,8 +47,8 @@ import threading
 import time
 import xml.etree.ElementTree as ET
 
-from vmctl.compute.live_migration import stats as job_stats
 from vmctl.virt import driver
+from vmctl.virt import live_job
 
 LOG = logging.getLogger(__name__)
 
@@ -83,7 +81,7 @@ VIR_DOMAIN_SHUTOFF_MIGRATED = 5
 SHUTOFF_GRACE_S = 20.0
 VIR_DOMAIN_XML_MIGRATABLE = 8
 JOB_OPERATION_MIGRATION_OUT = 5
-ACTIVE_JOB_TYPES = (job_stats.JOB_BOUNDED, job_stats.JOB_UNBOUNDED)
+ACTIVE_JOB_TYPES = (live_job.JOB_BOUNDED, live_job.JOB_UNBOUNDED)
 
 CALL_TIMEOUT = 30.0        # s: one jobStats / control call
 START_TIMEOUT = 60.0       # s: migrateToURI3 called -> the job is visible
@@ -208,7 +206,7 @@ def _bounded(fn, timeout, what):
 
 
 # --- the job handles -------------------------------------------------------------------
-class _DomainJob:
+class _DomainJob(live_job.LiveMigrationJob):
     """What both job kinds share: statistics and control through ``lookup()``.
 
     ``lookup()`` returns the virDomain on the agent's connection, or None
@@ -226,7 +224,7 @@ class _DomainJob:
         self._lock = threading.Lock()
         self._postcopy = False
         self._abort_requested = False
-        self._last = job_stats.JobStats()
+        self._last = live_job.JobStats()
         self.throttle_requests = []
         self._end_listeners = []
 
@@ -297,13 +295,13 @@ class _DomainJob:
             self._postcopy = True
         if not raw or int(raw.get("type", 0)) not in ACTIVE_JOB_TYPES:
             return self._final_stats() if self.status != "running" else self._last
-        self._last = job_stats.JobStats.from_libvirt(raw, postcopy=self._postcopy)
+        self._last = live_job.JobStats.from_libvirt(raw, postcopy=self._postcopy)
         return self._last
 
     def _final_stats(self):
-        job_type = {"completed": job_stats.JOB_COMPLETED,
-                    "cancelled": job_stats.JOB_CANCELLED}.get(self.status,
-                                                              job_stats.JOB_FAILED)
+        job_type = {"completed": live_job.JOB_COMPLETED,
+                    "cancelled": live_job.JOB_CANCELLED}.get(self.status,
+                                                              live_job.JOB_FAILED)
         if self.status == "running":
             return self._last
         return dataclasses.replace(self._last, job_type=job_type, postcopy=self._postcopy)
@@ -326,6 +324,10 @@ class _DomainJob:
             return
         LOG.info("Throttle to %s%% asked: QEMU's auto-converge throttles by itself "
                  "(libvirt sets it only at the start); no change", percent)
+
+    def set_bandwidth(self, bytes_per_second):
+        mib = max(1, int(bytes_per_second) >> 20)
+        self._control("migrateSetMaxSpeed", lambda dom: dom.migrateSetMaxSpeed(mib, 0))
 
     def pause(self):
         self._control("suspend", lambda dom: dom.suspend())

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from vmctl.virt import fake_live_migration as flm
+from vmctl.virt import fake_live_job as flm
 
 MiB = 1024 * 1024
 UUID = "0f3c5c0e-6a51-4c3e-9b59-0d7b8f1d2a11"

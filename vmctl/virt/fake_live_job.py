@@ -1,4 +1,4 @@
-"""Live migration for the fake driver: a modelled hypervisor job.
+"""The fake driver's live-migration job: a modelled hypervisor job.
 
 The job is a ``FakeMigration`` (memory size, dirty rate, bandwidth,
 iterations, downtime, post-copy, throttling) advanced with the wall clock,
@@ -32,13 +32,15 @@ import threading
 import time
 import uuid as uuidlib
 
-from vmctl.virt import fake_migration
+from vmctl.virt import fake_live_model
+from vmctl.virt import live_job
 
 LOG = logging.getLogger(__name__)
 
 MiB = 1024 * 1024
 # Control calls a job records (FakeMigration methods).
-CONTROLS = ("set_max_downtime", "start_postcopy", "throttle", "pause", "unpause", "abort")
+CONTROLS = ("set_max_downtime", "start_postcopy", "throttle", "set_bandwidth", "pause",
+            "unpause", "abort")
 
 
 def record_path(state_path, host, instance_uuid):
@@ -57,7 +59,7 @@ def remove_record(path):
         os.unlink(path)
 
 
-class FakeJob:
+class FakeJob(live_job.LiveMigrationJob):
     """A FakeMigration driven by the wall clock; thread-safe.
 
     ``record``/``path``: where the job is persisted (None: in memory only).
@@ -146,6 +148,9 @@ class FakeJob:
     def throttle(self, percent):
         self._call("throttle", percent)
 
+    def set_bandwidth(self, bytes_per_second):
+        self._call("set_bandwidth", bytes_per_second)
+
     def pause(self):
         self._call("pause")
 
@@ -158,7 +163,7 @@ class FakeJob:
 
 
 def _model(params):
-    return fake_migration.FakeMigration(
+    return fake_live_model.FakeMigration(
         params["memory"], params["dirty"], params["bandwidth"],
         working_set_bytes=params.get("working_set"), seed=params["seed"],
         disk_bytes=params["disk"], guest_paused=params["guest_paused"])
@@ -215,7 +220,7 @@ def load_job(path, clock=time.time):
             model.advance(max(0.0, at - last) * scale)
         last = at
         if name in CONTROLS and model.status == "running":
-            with contextlib.suppress(fake_migration.MigrationStateError):
+            with contextlib.suppress(fake_live_model.MigrationStateError):
                 getattr(model, name)(*args)
     job = FakeJob(model, scale, record["params"]["disk"], clock=clock, record=record,
                   path=path, confirm_s=record["params"].get("confirm", 0))
