@@ -45,7 +45,6 @@ import dataclasses
 import logging
 import threading
 import time
-import xml.etree.ElementTree as ET
 
 from vmctl.virt import driver
 from vmctl.virt import live_job
@@ -65,6 +64,7 @@ VIR_MIGRATE_POSTCOPY = 32768
 PARAM_URI = "migrate_uri"
 PARAM_BANDWIDTH = "bandwidth"                     # MiB/s
 PARAM_DEST_XML = "destination_xml"
+PARAM_PERSIST_XML = "persistent_xml"
 PARAM_AUTO_CONVERGE_INITIAL = "auto_converge.initial"
 PARAM_AUTO_CONVERGE_INCREMENT = "auto_converge.increment"
 # Errors, states, job types.
@@ -79,6 +79,7 @@ VIR_DOMAIN_PAUSED_POSTCOPY_FAILED = 13
 VIR_DOMAIN_SHUTOFF_MIGRATED = 5
 # How long an adopted job waits for a shut-off source domain to be undefined.
 SHUTOFF_GRACE_S = 20.0
+VIR_DOMAIN_XML_INACTIVE = 2
 VIR_DOMAIN_XML_MIGRATABLE = 8
 JOB_OPERATION_MIGRATION_OUT = 5
 ACTIVE_JOB_TYPES = (live_job.JOB_BOUNDED, live_job.JOB_UNBOUNDED)
@@ -115,8 +116,9 @@ def migration_flags(policy, block_migration, shared_storage):
     return flags
 
 
-def migration_params(dest_info, policy, dest_xml=None):
-    """The typed parameters of migrateToURI3."""
+def migration_params(dest_info, policy, dest_xml=None, persist_xml=None):
+    """The typed parameters of migrateToURI3 (``dest_xml`` / ``persist_xml``:
+    the live / persistent definitions for the destination, see ``paths``)."""
     params = {}
     if dest_info.get("migrate_uri"):
         params[PARAM_URI] = dest_info["migrate_uri"]
@@ -127,46 +129,9 @@ def migration_params(dest_info, policy, dest_xml=None):
         params[PARAM_AUTO_CONVERGE_INCREMENT] = int(policy.auto_converge_increment)
     if dest_xml:
         params[PARAM_DEST_XML] = dest_xml
+    if persist_xml:
+        params[PARAM_PERSIST_XML] = persist_xml
     return params
-
-
-_PATH_ATTRS = ("file", "path", "dir")
-_PATH_TEXTS = ("kernel", "initrd", "loader", "nvram")
-
-
-def rewrite_paths(xml, mapping):
-    """The domain XML with path prefixes replaced (source dir -> destination dir).
-
-    ``mapping``: {source prefix: destination prefix}; a prefix matches a
-    whole path component. Returns the XML unchanged (same string) when no
-    path moves.
-    """
-    mapping = {src.rstrip("/"): dst.rstrip("/") for src, dst in mapping.items()
-               if src and dst and src.rstrip("/") != dst.rstrip("/")}
-    if not mapping:
-        return xml
-
-    def moved(path):
-        for src in sorted(mapping, key=len, reverse=True):
-            if path == src or path.startswith(src + "/"):
-                return mapping[src] + path[len(src):]
-        return None
-
-    root = ET.fromstring(xml)
-    changed = False
-    for element in root.iter():
-        for attr in _PATH_ATTRS:
-            value = element.get(attr)
-            new = moved(value) if value else None
-            if new is not None:
-                element.set(attr, new)
-                changed = True
-        if element.tag in _PATH_TEXTS and element.text:
-            new = moved(element.text.strip())
-            if new is not None:
-                element.text = new
-                changed = True
-    return ET.tostring(root, encoding="unicode") if changed else xml
 
 
 def _error_code(exc):

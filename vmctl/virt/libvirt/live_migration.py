@@ -14,8 +14,11 @@ resolves block_migration='auto' from the destination's answer, so a
 destination learns from ``migration.block_migration`` whether storage is
 shared.
 
-Paths. When the destination keeps instances or cached images elsewhere, the
-domain XML's paths are rewritten (VIR_MIGRATE_PARAM_DESTINATION_XML).
+Paths. The destination reports its instances and image cache folders in
+``pre_live_migration``; when they differ from this host's, both the live
+and the persistent domain XML go with their paths rewritten (``paths``):
+the guest on the destination never names a file of the source. On arrival
+the destination checks both definitions (``post_live_migration_at_destination``).
 
 Records. The source writes ``<instance folder>/migration.json`` when the
 job starts (the migration, the destination, the flags): it lets a
@@ -39,6 +42,7 @@ from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import live_job as lm
+from vmctl.virt.libvirt import paths
 
 LOG = logging.getLogger(__name__)
 
@@ -134,6 +138,30 @@ def destination_check(mine, source_info, block_migration, free_bytes):
             return False, "block migration needs %d MiB free, this host has %d MiB" % (
                 needed >> 20, free_bytes >> 20), False
     return True, None, shared
+
+
+def destination_paths(dest_info, instance_uuid):
+    """The destination's folders for the instance, as it reported them in
+    ``pre_live_migration``: never guessed from this host's configuration."""
+    try:
+        return paths.host_paths(dest_info["instances_path"], dest_info["image_cache_path"],
+                                instance_uuid)
+    except KeyError as exc:
+        raise driver.VirtError("the destination %s did not report its %s: cannot move the "
+                               "guest's paths" % (dest_info.get("host"), exc.args[0])) from None
+
+
+def destination_xmls(guest, mapping):
+    """(live XML, persistent XML) for the destination, or None for each one
+    that names no path to move (libvirt then keeps the source's)."""
+    live = guest.xml(lm.VIR_DOMAIN_XML_MIGRATABLE)
+    dest_xml = paths.rewrite_paths(live, mapping)
+    persist_xml = None
+    if guest.domain.isPersistent():
+        inactive = guest.xml(lm.VIR_DOMAIN_XML_INACTIVE | lm.VIR_DOMAIN_XML_MIGRATABLE)
+        persist_xml = paths.rewrite_paths(inactive, mapping)
+        persist_xml = None if persist_xml is inactive else persist_xml
+    return (None if dest_xml is live else dest_xml), persist_xml
 
 
 def _wait_incoming_job_end(dom, uuid, timeout=INCOMING_JOB_END_TIMEOUT, poll=0.05):
@@ -286,6 +314,7 @@ class LiveMigrationMixin:
             _wait_incoming_job_end(dom, uuid)
             if not dom.isPersistent():
                 self._host.define(dom.XMLDesc(lm.VIR_DOMAIN_XML_MIGRATABLE))
+            self._check_own_paths(guest, uuid)
             try:
                 done = dom.jobStats(VIR_DOMAIN_JOB_STATS_COMPLETED
                                     | VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED)
@@ -296,6 +325,25 @@ class LiveMigrationMixin:
         incoming = os.path.join(self._instance_dir(uuid), INCOMING_RECORD)
         if os.path.exists(incoming):
             os.unlink(incoming)
+
+    def _check_own_paths(self, guest, uuid):
+        """The arrived guest names only this host's files: a persistent
+        definition still naming another host's (a source that sent none)
+        is replaced by the live one; a live one is only reported."""
+        lconf = self.conf.libvirt
+        own = (lconf.instances_path, lconf.image_cache_path)
+        live = guest.xml(lm.VIR_DOMAIN_XML_MIGRATABLE)
+        live_foreign = paths.foreign_paths(live, own)
+        if live_foreign:
+            LOG.error("Instance %s arrived on %s naming files of another host: %s",
+                      uuid, self._nodename, ", ".join(live_foreign))
+            return
+        persistent = guest.xml(lm.VIR_DOMAIN_XML_INACTIVE | lm.VIR_DOMAIN_XML_MIGRATABLE)
+        foreign = paths.foreign_paths(persistent, own)
+        if foreign:
+            LOG.warning("The persistent definition of %s names files of another host "
+                        "(%s); defining it from the running guest", uuid, ", ".join(foreign))
+            self._host.define(live)
 
     def rollback_live_migration_at_destination(self, instance, migration):
         uuid = self._checked(instance)
@@ -326,16 +374,14 @@ class LiveMigrationMixin:
         block = bool(migration.block_migration)
         shared = bool(dest_info.get("shared_storage")) and not block
         flags = lm.migration_flags(policy, block, shared)
+        mapping = paths.destination_mapping(
+            paths.host_paths(lconf.instances_path, lconf.image_cache_path, uuid),
+            destination_paths(dest_info, uuid))
         with self._translated("live-migrate", uuid):
             guest = self._guest(instance)
-            xml = guest.xml(lm.VIR_DOMAIN_XML_MIGRATABLE)
-            dest_xml = lm.rewrite_paths(xml, {
-                self._instance_dir(uuid): os.path.join(
-                    dest_info.get("instances_path") or lconf.instances_path, uuid),
-                lconf.image_cache_path: dest_info.get("image_cache_path")
-                or lconf.image_cache_path})
+            dest_xml, persist_xml = destination_xmls(guest, mapping)
             disk_sizes = self._disk_sizes(guest, "virtual-size") if block else []
-        params = lm.migration_params(dest_info, policy, dest_xml if dest_xml != xml else None)
+        params = lm.migration_params(dest_info, policy, dest_xml, persist_xml)
         write_json(os.path.join(self._instance_dir(uuid), MIGRATION_RECORD), {
             "uuid": migration.uuid, "instance_uuid": uuid,
             "source_compute": migration.source_compute, "source_node": migration.source_node,
@@ -343,8 +389,8 @@ class LiveMigrationMixin:
             "block_migration": block, "shared_storage": shared, "flags": flags,
             "dconnuri": dest_info["uri"], "disk_sizes": disk_sizes})
         LOG.info("Live-migrating %s to %s (%s, flags %#x%s)", uuid, dest_info["uri"],
-                 params.get(lm.PARAM_URI), flags, ", paths rewritten" if
-                 lm.PARAM_DEST_XML in params else "")
+                 params.get(lm.PARAM_URI), flags, ", paths rewritten for %s" % (
+                     mapping,) if lm.PARAM_DEST_XML in params else "")
         job = lm.LibvirtMigrationJob(
             self._open_migration_connection, uuid, dest_info["uri"], params, flags,
             lambda: self._domain_or_none(uuid), disk_sizes=disk_sizes)

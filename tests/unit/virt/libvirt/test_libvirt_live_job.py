@@ -40,11 +40,14 @@ def test_flags_match_libvirt():
             lm.VIR_MIGRATE_AUTO_CONVERGE) == (
         libvirt.VIR_MIGRATE_UNSAFE, libvirt.VIR_MIGRATE_NON_SHARED_INC,
         libvirt.VIR_MIGRATE_POSTCOPY, libvirt.VIR_MIGRATE_AUTO_CONVERGE)
-    assert (lm.PARAM_URI, lm.PARAM_BANDWIDTH, lm.PARAM_DEST_XML,
+    assert (lm.PARAM_URI, lm.PARAM_BANDWIDTH, lm.PARAM_DEST_XML, lm.PARAM_PERSIST_XML,
             lm.PARAM_AUTO_CONVERGE_INITIAL, lm.PARAM_AUTO_CONVERGE_INCREMENT) == (
         libvirt.VIR_MIGRATE_PARAM_URI, libvirt.VIR_MIGRATE_PARAM_BANDWIDTH,
-        libvirt.VIR_MIGRATE_PARAM_DEST_XML, libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL,
+        libvirt.VIR_MIGRATE_PARAM_DEST_XML, libvirt.VIR_MIGRATE_PARAM_PERSIST_XML,
+        libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INITIAL,
         libvirt.VIR_MIGRATE_PARAM_AUTO_CONVERGE_INCREMENT)
+    assert (lm.VIR_DOMAIN_XML_INACTIVE, lm.VIR_DOMAIN_XML_MIGRATABLE) == (
+        libvirt.VIR_DOMAIN_XML_INACTIVE, libvirt.VIR_DOMAIN_XML_MIGRATABLE)
     assert lm.VIR_ERR_OPERATION_ABORTED == libvirt.VIR_ERR_OPERATION_ABORTED
     assert lm.VIR_DOMAIN_PAUSED_POSTCOPY == libvirt.VIR_DOMAIN_PAUSED_POSTCOPY
 
@@ -54,26 +57,10 @@ def test_params():
     assert lm.migration_params(dest, P()) == {"migrate_uri": "tcp://10.0.0.2"}
     assert lm.migration_params(dest, P(bandwidth_mib=30, permit_auto_converge=True,
                                        auto_converge_initial=15, auto_converge_increment=5),
-                               dest_xml="<domain/>") == {
+                               dest_xml="<domain/>", persist_xml="<domain>p</domain>") == {
         "migrate_uri": "tcp://10.0.0.2", "bandwidth": 30, "auto_converge.initial": 15,
-        "auto_converge.increment": 5, "destination_xml": "<domain/>"}
-
-
-XML = """<domain type='qemu'><name>i</name><os><kernel>/a/_base/k</kernel>
-<initrd>/a/_base/r</initrd></os><devices>
-<disk type='file' device='disk'><source file='/a/inst/u/disk'/></disk>
-<serial type='file'><source path='/a/inst/u/console.log' append='on'/></serial>
-<disk type='file'><source file='/a/instances/x'/></disk>
-</devices></domain>"""
-
-
-def test_rewrite_paths():
-    out = lm.rewrite_paths(XML, {"/a/inst/u": "/b/inst/u", "/a/_base/": "/b/_base"})
-    assert "<kernel>/b/_base/k</kernel>" in out and "<initrd>/b/_base/r</initrd>" in out
-    assert "file=\"/b/inst/u/disk\"" in out and "path=\"/b/inst/u/console.log\"" in out
-    assert "/a/instances/x" in out          # a prefix matches whole components only
-    assert lm.rewrite_paths(XML, {"/a/inst/u": "/a/inst/u"}) is XML
-    assert lm.rewrite_paths(XML, {"/nowhere": "/b"}) is XML
+        "auto_converge.increment": 5, "destination_xml": "<domain/>",
+        "persistent_xml": "<domain>p</domain>"}
 
 
 class Err(Exception):
