@@ -130,3 +130,43 @@ def _mixins(package_dir=PACKAGE_DIR):
             if isinstance(node, ast.ClassDef) and node.name.endswith("Mixin"):
                 found.append(f"{path.relative_to(package_dir.parent)}: {node.name}")
     return found
+
+
+def test_no_mixin_classes_in_virt():
+    assert _mixins() == []
+
+
+def test_the_mixin_check_can_fail(tmp_path):
+    (tmp_path / "vmctl" / "virt").mkdir(parents=True)
+    (tmp_path / "vmctl" / "virt" / "d.py").write_text("class LiveMigrationMixin:\n    pass\n")
+    assert _mixins(tmp_path / "vmctl") == ["vmctl/virt/d.py: LiveMigrationMixin"]
+
+
+def _function_level_vmctl_imports(package_dir=PACKAGE_DIR):
+    """vmctl imports inside functions: the sign of a dodged import cycle.
+    (Optional third-party modules, libvirt and cryptography, may be imported
+    where they are used.)"""
+    found = []
+    for path in sorted((package_dir / "virt").rglob("*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        for func in ast.walk(tree):
+            if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(func):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or "."] if isinstance(node, ast.ImportFrom)
+                         else [])
+                if any(n == "vmctl" or n.startswith(("vmctl.", ".")) for n in names):
+                    found.append(f"{path.relative_to(package_dir.parent)}:{node.lineno}")
+    return found
+
+
+def test_no_function_level_vmctl_imports_in_virt():
+    assert _function_level_vmctl_imports() == []
+
+
+def test_the_function_level_import_check_can_fail(tmp_path):
+    (tmp_path / "vmctl" / "virt").mkdir(parents=True)
+    (tmp_path / "vmctl" / "virt" / "d.py").write_text(
+        "def f():\n    import libvirt\n\n\ndef g():\n    from vmctl.virt import fake\n")
+    assert _function_level_vmctl_imports(tmp_path / "vmctl") == ["vmctl/virt/d.py:6"]

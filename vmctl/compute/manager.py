@@ -27,6 +27,7 @@ from vmctl.compute.live_migration import source as live_migration_source
 from vmctl.conductor import rpcapi as conductor_rpcapi
 from vmctl.objects import migration as migration_obj
 from vmctl.virt import driver as virt_driver
+from vmctl.virt import drivers as virt_drivers
 
 LOG = logging.getLogger(__name__)
 
@@ -491,4 +492,4 @@ def _until_answered(what, call, max_delay=30):
 
 
 def make_manager(conf, transport):
-    return ComputeManager(conf, transport, virt_driver.load(conf))
+    return ComputeManager(conf, transport, virt_drivers.load(conf))

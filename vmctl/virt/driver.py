@@ -1,4 +1,11 @@
-"""The interface every virt driver implements (fake now, libvirt later)."""
+"""The interface every virt driver implements: what the compute manager calls.
+
+Two drivers implement it: ``vmctl.virt.fake.FakeDriver`` (an in-memory
+hypervisor with a modelled migration, for fast tests and scale runs) and
+``vmctl.virt.libvirt.driver.LibvirtDriver`` (QEMU/KVM). ``vmctl.virt.drivers``
+picks one by ``[compute] compute_driver``. A live migration's running job is
+a ``vmctl.virt.live_job.LiveMigrationJob``.
+"""
 
 import abc
 
@@ -91,8 +98,14 @@ class ComputeDriver(abc.ABC):
         raise VirtError("this driver cannot live-migrate")
 
     def live_migration_start(self, instance, migration, dest_info, policy):
-        """Start the hypervisor job; returns its handle (see the monitor)."""
+        """Start the hypervisor job; returns it, a ``live_job.LiveMigrationJob``
+        (the compute's monitor drives it)."""
         raise VirtError("this driver cannot live-migrate")
+
+    def adopt_live_migration(self, instance):
+        """After an agent restart: the outgoing job of ``instance`` the
+        hypervisor still runs (a ``live_job.LiveMigrationJob``), or None."""
+        return None
 
     def watch_arrival(self, instance, migration, fn):
         """Destination: call ``fn()`` (quick, any thread) once the incoming
@@ -158,13 +171,3 @@ class ComputeDriver(abc.ABC):
     def get_available_resource(self):
         """Inventory: vcpus, memory_mb, local_gb, hypervisor_type/version, host_ip."""
 
-
-def load(conf):
-    name = conf.compute.compute_driver
-    if name == "fake":
-        from vmctl.virt import fake
-        return fake.FakeDriver(conf)
-    if name == "libvirt":
-        from vmctl.virt.libvirt import driver as libvirt_driver
-        return libvirt_driver.LibvirtDriver(conf)
-    raise ValueError("Unknown compute_driver %r" % name)

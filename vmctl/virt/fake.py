@@ -1,19 +1,20 @@
 """An in-memory hypervisor for fast tests and scale simulation.
 
-Guests are remembered in a small JSON file under ``state_path`` so that a
-restarted agent finds them again, as it would on a real host.
+``FakeDriver`` runs guests on a ``fake_hypervisor.FakeHypervisor`` (kept in
+a JSON file under ``state_path``, so that a restarted agent finds them
+again, as it would on a real host) and delegates live migration to a
+``fake_live_migration.FakeLiveMigrator`` and cold migration to a
+``fake_cold_migration.FakeColdMigrator``, both given that hypervisor.
 """
 
-import json
 import logging
-import os
-import threading
 import time
 
 from vmctl import states
 from vmctl.virt import driver
 from vmctl.virt import fake_cold_migration
-from vmctl.virt import fake_live_job
+from vmctl.virt import fake_hypervisor
+from vmctl.virt import fake_live_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -28,61 +29,49 @@ _TRANSITIONS = {
 }
 
 
-class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
+class FakeDriver(driver.ComputeDriver):
     def __init__(self, conf):
         self.conf = conf
-        self._lock = threading.Lock()
-        self._guests = {}
-        self._host = None
-        self._path = None
+        self._hv = fake_hypervisor.FakeHypervisor(conf.state_path)
+        self._live = fake_live_migration.FakeLiveMigrator(conf, self._hv)
+        self._cold = fake_cold_migration.FakeColdMigrator(conf, self._hv)
 
     @property
     def nodename(self):
-        return self._host
+        return self._hv.host
 
     def init_host(self, host):
-        self._host = host
-        self._path = os.path.join(self.conf.state_path, "fake-virt-%s.json" % host)
-        if os.path.exists(self._path):
-            with open(self._path) as f:
-                self._guests = json.load(f)
-        LOG.info("Fake hypervisor %s has %d guests", host, len(self._guests))
-
-    def _save(self):
-        _write_json(self._path, self._guests)
+        self._hv.load(host)
 
     def list_instances(self):
-        with self._lock:
-            return {uuid: g["power_state"] for uuid, g in self._guests.items()}
+        with self._hv.lock:
+            return {uuid: g["power_state"] for uuid, g in self._hv.guests.items()}
 
     def spawn(self, instance):
         if self.conf.fake.spawn_seconds:
             time.sleep(self.conf.fake.spawn_seconds)
         if self.conf.fake.fail_builds:
-            raise driver.VirtError("fake hypervisor %s is configured to fail builds" % self._host)
-        with self._lock:
-            self._guests[instance.uuid] = {"power_state": states.RUNNING,
-                                           "memory_mb": instance.flavor.memory_mb,
-                                           "vcpus": instance.flavor.vcpus}
-            self._save()
+            raise driver.VirtError("fake hypervisor %s is configured to fail builds"
+                                   % self._hv.host)
+        with self._hv.lock:
+            self._hv.guests[instance.uuid] = {"power_state": states.RUNNING,
+                                              "memory_mb": instance.flavor.memory_mb,
+                                              "vcpus": instance.flavor.vcpus}
+            self._hv.save()
         return states.RUNNING
 
     def destroy(self, instance):
-        with self._lock:
-            if self._guests.pop(instance.uuid, None) is not None:
-                self._save()
+        self._hv.remove(instance.uuid)
 
     def _move(self, instance, operation):
         allowed, result = _TRANSITIONS[operation]
-        with self._lock:
-            guest = self._guests.get(instance.uuid)
-            if guest is None:
-                raise driver.VirtError("instance %s is not on hypervisor %s" % (instance.uuid, self._host))
+        with self._hv.lock:
+            guest = self._hv.require(instance.uuid)
             if guest["power_state"] not in allowed:
                 raise driver.VirtError("cannot %s a guest in power state %s" % (
                     operation, states.POWER_STATE_NAMES.get(guest["power_state"])))
             guest["power_state"] = result
-            self._save()
+            self._hv.save()
         return result
 
     def power_off(self, instance):
@@ -92,14 +81,12 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
         return self._move(instance, "power_on")
 
     def reboot(self, instance, hard):
-        with self._lock:
-            guest = self._guests.get(instance.uuid)
-            if guest is None:
-                raise driver.VirtError("instance %s is not on hypervisor %s" % (instance.uuid, self._host))
+        with self._hv.lock:
+            guest = self._hv.require(instance.uuid)
             if not hard and guest["power_state"] != states.RUNNING:
                 raise driver.VirtError("a soft reboot needs a running guest")
             guest["power_state"] = states.RUNNING
-            self._save()
+            self._hv.save()
         return states.RUNNING
 
     def pause(self, instance):
@@ -115,101 +102,68 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
         return self._move(instance, "resume")
 
     def get_power_state(self, instance):
-        with self._lock:
-            guest = self._guests.get(instance.uuid)
+        with self._hv.lock:
+            guest = self._hv.guests.get(instance.uuid)
             return guest["power_state"] if guest else states.NOSTATE
 
     def get_console_output(self, instance, length=None):
-        with self._lock:
-            guest = self._guests.get(instance.uuid)
-            if guest is None:
-                raise driver.VirtError("instance %s is not on hypervisor %s"
-                                       % (instance.uuid, self._host))
-            lines = ["fake console of %s on %s" % (instance.uuid, self._host),
+        with self._hv.lock:
+            guest = self._hv.require(instance.uuid)
+            lines = ["fake console of %s on %s" % (instance.uuid, self._hv.host),
                      "power state %s" % states.POWER_STATE_NAMES[guest["power_state"]]]
         if length is not None:
             lines = lines[-length:] if length else []
         return "".join(line + "\n" for line in lines)
 
-    # --- live migration -------------------------------------------------------
+    # --- live migration: FakeLiveMigrator --------------------------------------
     def migration_source_info(self, instance):
-        return {"hypervisor_type": "fake", "hypervisor_version": 1000,
-                "cpu_model": "fake-cpu", "host": self._host,
-                "shared_storage": self.conf.fake.shared_storage}
+        return self._live.migration_source_info(instance)
 
     def check_migration_destination(self, instance, block_migration, source_info):
-        _delay(instance, "fake_check_destination_seconds")
-        if self.conf.fake.refuse_incoming_migrations:
-            return False, "%s refuses incoming migrations (fake)" % self._host, False
-        if source_info.get("hypervisor_type") != "fake":
-            return False, "hypervisor type %s differs from fake" % source_info.get(
-                "hypervisor_type"), False
-        if source_info.get("hypervisor_version", 0) > 1000:
-            return False, "the source's hypervisor is newer than this one", False
-        shared = self.conf.fake.shared_storage and source_info.get("shared_storage")
-        if block_migration is False and not shared:
-            return False, ("source and destination do not share instance storage: "
-                           "block migration is required"), False
-        return True, None, bool(shared)
-
-    def _incoming_path(self):
-        return os.path.join(self.conf.state_path, "fake-incoming-%s.json" % self._host)
-
-    def _set_incoming(self, instance_uuid, migration_uuid):
-        """What pre_live_migration prepared here (instance -> migration)."""
-        with self._lock:
-            incoming = _read_json(self._incoming_path())
-            if migration_uuid is None:
-                incoming.pop(instance_uuid, None)
-            else:
-                incoming[instance_uuid] = migration_uuid
-            _write_json(self._incoming_path(), incoming)
+        return self._live.check_migration_destination(instance, block_migration, source_info)
 
     def pre_live_migration(self, instance, migration, source_info):
-        self._set_incoming(instance.uuid, migration.uuid)
-        _delay(instance, "fake_pre_live_migration_seconds")
-        return {"uri": "fake://%s" % self._host}
+        return self._live.pre_live_migration(instance, migration, source_info)
 
     def rollback_live_migration_at_destination(self, instance, migration):
-        self._set_incoming(instance.uuid, None)
-
-    def _job_path(self, instance_uuid):
-        return fake_live_job.record_path(self.conf.state_path, self._host,
-                                               instance_uuid)
+        return self._live.rollback_live_migration_at_destination(instance, migration)
 
     def live_migration_start(self, instance, migration, dest_info, policy):
-        with self._lock:
-            if instance.uuid not in self._guests:
-                raise driver.VirtError("instance %s is not on hypervisor %s"
-                                       % (instance.uuid, self._host))
-        return fake_live_job.start_job(self.conf, instance, policy, migration,
-                                             path=self._job_path(instance.uuid))
+        return self._live.live_migration_start(instance, migration, dest_info, policy)
 
     def adopt_live_migration(self, instance):
-        """The recorded outgoing job of ``instance``, recomputed up to now
-        (running, or ended while no agent watched it), or None."""
-        return fake_live_job.load_job(self._job_path(instance.uuid))
+        return self._live.adopt_live_migration(instance)
 
     def watch_arrival(self, instance, migration, fn):
-        """Only for a modelled tear-down (metadata ``fake_confirm_seconds``);
-        otherwise the job ends at the switch-over and there is nothing to gain."""
-        if not _metadata_seconds(instance, "fake_confirm_seconds"):
-            return None
-        return fake_live_job.watch_arrival(fake_live_job.record_path(
-            self.conf.state_path, migration.source_compute, instance.uuid), fn)
+        return self._live.watch_arrival(instance, migration, fn)
 
     def post_live_migration_at_source(self, instance):
-        self.destroy(instance)
-        fake_live_job.remove_record(self._job_path(instance.uuid))
+        return self._live.post_live_migration_at_source(instance)
 
     def post_live_migration_at_destination(self, instance, migration):
-        with self._lock:
-            self._guests[instance.uuid] = {
-                "power_state": states.POWER_PAUSED if instance.vm_state == states.PAUSED
-                else states.RUNNING,
-                "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus}
-            self._save()
-        self._set_incoming(instance.uuid, None)
+        return self._live.post_live_migration_at_destination(instance, migration)
+
+    # --- cold migration: FakeColdMigrator ------------------------------------
+    def prepare_migration_target(self, instance, migration):
+        return self._cold.prepare_migration_target(instance, migration)
+
+    def migrate_disk_and_power_off(self, instance, migration, dest_info):
+        return self._cold.migrate_disk_and_power_off(instance, migration, dest_info)
+
+    def finish_migration(self, instance, migration, manifest, power_on):
+        return self._cold.finish_migration(instance, migration, manifest, power_on)
+
+    def revert_migration_at_destination(self, instance, migration):
+        return self._cold.revert_migration_at_destination(instance, migration)
+
+    def finish_revert_migration(self, instance, migration):
+        return self._cold.finish_revert_migration(instance, migration)
+
+    def confirm_migration(self, instance, migration):
+        return self._cold.confirm_migration(instance, migration)
+
+    def held_migrations(self):
+        return self._cold.held_migrations()
 
     def get_available_resource(self):
         fake = self.conf.fake
@@ -217,30 +171,3 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
                 "local_gb": fake.disk_gb, "hypervisor_type": "fake",
                 "hypervisor_version": 1000, "host_ip": "127.0.0.1"}
 
-
-def _delay(instance, key):
-    """Sleep for the seconds the instance metadata ``key`` asks (tests use it
-    to catch a migration in a given phase)."""
-    seconds = _metadata_seconds(instance, key)
-    if seconds > 0:
-        time.sleep(min(seconds, 300))
-
-
-def _metadata_seconds(instance, key):
-    return float((instance.metadata or {}).get(key, 0) or 0)
-
-
-def _read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return {}
-
-
-def _write_json(path, value):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)

@@ -1,4 +1,5 @@
-"""Cold migration on the fake hypervisor: a modelled disk, really copied.
+"""Cold migration on the fake hypervisor: the ``FakeColdMigrator`` the fake
+driver delegates to; a modelled disk, really copied.
 
 A fake guest's disk is 64 KiB of bytes derived from a seed (its "data")
 plus a virtual size; the copy goes through ``disk_transfer.pull`` with the
@@ -92,27 +93,38 @@ class _MemoryTarget(disk_transfer.TargetFiles):
         self.files.pop(name, None)
 
 
-class ColdMigrationMixin:
-    """The cold-migration half of FakeDriver (uses its lock, guests, _save)."""
+class FakeColdMigrator:
+    """Both sides of a cold migration on one fake host.
 
-    _held = None
+    ``conf``: the agent's configuration ([fake], [cold_migration],
+    state_path); ``hypervisor``: the driver's ``FakeHypervisor``.
+    """
+
+    def __init__(self, conf, hypervisor):
+        self.conf = conf
+        self.hypervisor = hypervisor
+        self._held = None
+
+    @property
+    def host(self):
+        return self.hypervisor.host
 
     def _held_store(self):
         if self._held is None:
-            self._held = read_held(self.conf.state_path, self._host)
+            self._held = read_held(self.conf.state_path, self.host)
         return self._held
 
     def _save_held(self):
-        path = _held_path(self.conf.state_path, self._host)
+        path = _held_path(self.conf.state_path, self.host)
         with open(path + ".tmp", "w") as f:
             json.dump(self._held, f)
         os.replace(path + ".tmp", path)
 
     def prepare_migration_target(self, instance, migration):
-        return {"host": self._host, "shared_storage": bool(self.conf.fake.shared_storage)}
+        return {"host": self.host, "shared_storage": bool(self.conf.fake.shared_storage)}
 
     def migrate_disk_and_power_off(self, instance, migration, dest_info):
-        with self._lock:
+        with self.hypervisor.lock:
             held = self._held_store()
             record = held.get(instance.uuid)
             if record is None or record["migration_uuid"] != migration.uuid:
@@ -120,30 +132,30 @@ class ColdMigrationMixin:
             disk = record["disk"]
         shared = bool(dest_info.get("shared_storage") and self.conf.fake.shared_storage)
         the_manifest = disk_transfer.manifest(
-            migration.uuid, self._host, [disk_transfer.file_entry(DISK, disk_bytes(disk["seed"]))],
-            url="fake://%s/migrations/%s/" % (self._host, migration.uuid),
+            migration.uuid, self.host, [disk_transfer.file_entry(DISK, disk_bytes(disk["seed"]))],
+            url="fake://%s/migrations/%s/" % (self.host, migration.uuid),
             token=record["token"], shared_storage=shared)
         the_manifest["instance_uuid"] = instance.uuid
         return the_manifest
 
     def _keep_for_revert(self, instance, migration):
-        guest = self._guests.get(instance.uuid)
+        guest = self.hypervisor.guests.get(instance.uuid)
         if guest is None:
             raise driver.VirtError("instance %s is not on hypervisor %s"
-                                   % (instance.uuid, self._host))
+                                   % (instance.uuid, self.host))
         disk = guest.get("disk") or {"seed": "%s:%s" % (instance.uuid, instance.image_ref),
                                      "size_gb": instance.flavor.root_gb}
         record = {"migration_uuid": migration.uuid, "token": disk_transfer.new_token(),
                   "guest": dict(guest, disk=disk), "disk": disk}
         self._held[instance.uuid] = record
         self._save_held()
-        del self._guests[instance.uuid]   # powered off, undefined; the disk is kept
-        self._save()
+        del self.hypervisor.guests[instance.uuid]   # powered off, undefined; the disk is kept
+        self.hypervisor.save()
         return record
 
     def finish_migration(self, instance, migration, manifest, power_on):
-        with self._lock:
-            guest = self._guests.get(instance.uuid)
+        with self.hypervisor.lock:
+            guest = self.hypervisor.guests.get(instance.uuid)
             if guest is not None and guest.get("migration_uuid") == migration.uuid:
                 return guest["power_state"]
         metadata = instance.metadata or {}
@@ -160,43 +172,43 @@ class ColdMigrationMixin:
                                    % (manifest["source_host"], exc)) from None
         if metadata.get("fake_fail_finish") == "1":
             raise driver.VirtError("fake hypervisor %s is configured to fail finish_migration"
-                                   % self._host)
+                                   % self.host)
         seed = read_held(self.conf.state_path, manifest["source_host"])[instance.uuid][
             "disk"]["seed"]
         power_state = states.RUNNING if power_on else states.SHUTDOWN
-        with self._lock:
-            self._guests[instance.uuid] = {
+        with self.hypervisor.lock:
+            self.hypervisor.guests[instance.uuid] = {
                 "power_state": power_state, "memory_mb": instance.flavor.memory_mb,
                 "vcpus": instance.flavor.vcpus, "migration_uuid": migration.uuid,
                 "disk": {"seed": seed, "size_gb": instance.flavor.root_gb,
                          "sha256": sums[DISK]}}
-            self._save()
+            self.hypervisor.save()
         return power_state
 
     def revert_migration_at_destination(self, instance, migration):
-        with self._lock:
-            guest = self._guests.get(instance.uuid)
+        with self.hypervisor.lock:
+            guest = self.hypervisor.guests.get(instance.uuid)
             if guest is not None and guest.get("migration_uuid") == migration.uuid:
-                del self._guests[instance.uuid]
-                self._save()
+                del self.hypervisor.guests[instance.uuid]
+                self.hypervisor.save()
 
     def finish_revert_migration(self, instance, migration):
-        with self._lock:
+        with self.hypervisor.lock:
             record = self._held_store().get(instance.uuid)
             if record is None or record["migration_uuid"] != migration.uuid:
-                guest = self._guests.get(instance.uuid)
+                guest = self.hypervisor.guests.get(instance.uuid)
                 if guest is not None and guest.get("migration_uuid") != migration.uuid:
                     return guest["power_state"]   # restored already
                 raise driver.VirtError("hypervisor %s kept nothing of %s to revert to"
-                                       % (self._host, instance.uuid))
-            self._guests[instance.uuid] = record["guest"]
-            self._save()
+                                       % (self.host, instance.uuid))
+            self.hypervisor.guests[instance.uuid] = record["guest"]
+            self.hypervisor.save()
             del self._held[instance.uuid]
             self._save_held()
             return record["guest"]["power_state"]
 
     def confirm_migration(self, instance, migration):
-        with self._lock:
+        with self.hypervisor.lock:
             record = self._held_store().get(instance.uuid)
             if record is not None and (migration is None
                                        or record["migration_uuid"] == migration.uuid):
@@ -204,5 +216,5 @@ class ColdMigrationMixin:
                 self._save_held()
 
     def held_migrations(self):
-        with self._lock:
+        with self.hypervisor.lock:
             return {uuid: r["migration_uuid"] for uuid, r in self._held_store().items()}

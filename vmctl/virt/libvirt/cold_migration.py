@@ -1,4 +1,7 @@
-"""The libvirt driver's cold migration / resize methods (a mixin of LibvirtDriver).
+"""Cold migration and resize on libvirt: the ``ColdMigrator`` the driver
+delegates to. Collaborators, given at construction: ``guests.Guests``
+(domains of instances), ``instance_images.InstanceImages`` (the image
+cache) and ``instance_files.InstanceFiles`` (folders, records, storage id).
 
 Source (``migrate_disk_and_power_off``): the guest is powered off (ACPI,
 bounded by ``[libvirt] clean_shutdown_timeout``, then destroyed), its
@@ -27,15 +30,15 @@ Shared storage (``prepare_migration_target`` returns this host's storage
 id; equal ids mean one instances path): nothing crosses the network; the
 destination copies the kept overlay to the new folder, checked the same way.
 
-Evacuation (``rebuild_evacuated``) reuses the disk when the instance's
-folder is already here (shared storage) and marks the folder with
-``owner.json`` = this host once the guest runs; ``destroy`` on any other
-host (the old host's clean-up when it returns) then removes only its
-domain, never the folder. Without the folder it spawns from the image.
+Evacuation (``rebuild_on_shared_storage``) reuses the disk when the
+instance's folder is already here (shared storage, ``can_reuse_disk``) and
+marks the folder with ``owner.json`` = this host once the guest runs;
+``destroy`` on any other host (the old host's clean-up when it returns)
+then removes only its domain, never the folder. Without the folder the
+driver spawns the guest from the image.
 """
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -45,41 +48,18 @@ from vmctl import states
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver
 from vmctl.virt.libvirt import disk
-from vmctl.virt.libvirt import live_migration
+from vmctl.virt.libvirt import host as libvirt_host
+from vmctl.virt.libvirt import instance_files
 from vmctl.virt.libvirt import transfer
 
 LOG = logging.getLogger(__name__)
 
-KEPT_SUFFIX = "_resize"
+KEPT_SUFFIX = instance_files.KEPT_SUFFIX   # <uuid>_resize: the copy kept for a revert
 RECORD = "resize.json"
 DOMAIN_XML = "domain.xml"
 INCOMING = "resize-incoming.json"
-OWNER = "owner.json"
 FILES = ("disk",)
 VIR_DOMAIN_XML_INACTIVE = 2
-
-
-def kept_dir(instances_path, instance_uuid):
-    return os.path.join(instances_path, instance_uuid + KEPT_SUFFIX)
-
-
-def write_private_json(path, value):
-    """JSON readable by this user only (it may hold a token), atomically."""
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
-
-
-def folder_owner(inst_dir):
-    """The host an instance folder on shared storage belongs to (None: the
-    host that finds it, i.e. never marked: not shared or never evacuated)."""
-    return (live_migration.read_json(os.path.join(inst_dir, OWNER)) or {}).get("host")
-
-
-def write_owner(inst_dir, host):
-    live_migration.write_json(os.path.join(inst_dir, OWNER), {"host": host})
 
 
 def is_shared(dest_info, storage_id):
@@ -107,12 +87,23 @@ def restored_power_on(record):
     return record.get("power_state") == states.RUNNING
 
 
-class ColdMigrationMixin:
-    """Cold migration on libvirt; uses LibvirtDriver's helpers."""
+class ColdMigrator:
+    """Both sides of a cold migration or resize on this host, and the HTTPS
+    endpoint that offers the kept disks (started while something is offered).
+    """
 
-    _endpoint = None
-    _endpoint_lock = threading.Lock()
-    _offers = None
+    def __init__(self, conf, guests, images, files):
+        self.conf = conf
+        self.guests = guests
+        self.images = images
+        self.files = files
+        self._endpoint = None
+        self._endpoint_lock = threading.Lock()
+        self._offers = None
+
+    @property
+    def nodename(self):
+        return self.files.nodename
 
     # --- the transfer endpoint ------------------------------------------------------
     def _serve(self, migration_uuid, token, files):
@@ -124,12 +115,12 @@ class ColdMigrationMixin:
                 group = self.conf.cold_migration
                 self._endpoint = transfer.TransferServer(
                     group.listen_address, group.listen_port, self._offers,
-                    common_name=self._nodename or "vmctl").start()
+                    common_name=self.nodename or "vmctl").start()
             self._offers.add(migration_uuid, token, files)
             return self._endpoint
 
     def _advertised_address(self):
-        return self.conf.cold_migration.advertise_address or self._migration_address()
+        return self.conf.cold_migration.advertise_address or libvirt_host.host_address(self.conf.libvirt)
 
     def _stop_offering(self, migration_uuid):
         """Withdraw an offer; the endpoint stops when nothing is offered."""
@@ -142,56 +133,56 @@ class ColdMigrationMixin:
                 LOG.info("Disk transfer endpoint stopped: nothing is offered")
 
     def _storage_id(self):
-        return live_migration.storage_id(self.conf.libvirt.instances_path)
+        return self.files.storage_id()
 
     def _kept_dir(self, instance_uuid):
-        return kept_dir(self.conf.libvirt.instances_path, instance_uuid)
+        return self.files.kept_dir(instance_uuid)
 
     def _kept_record(self, instance_uuid):
-        record = live_migration.read_json(os.path.join(self._kept_dir(instance_uuid), RECORD))
-        if record is None or record.get("source_host") != self._nodename:
+        record = instance_files.read_json(os.path.join(self._kept_dir(instance_uuid), RECORD))
+        if record is None or record.get("source_host") != self.nodename:
             return None     # another host's, on shared storage
         return record
 
     # --- destination: ready? ------------------------------------------------------------
     def prepare_migration_target(self, instance, migration):
-        driver_checked_uuid(instance.uuid)
-        return {"host": self._nodename, "storage_id": self._storage_id()}
+        instance_files.checked_uuid(instance.uuid)
+        return {"host": self.nodename, "storage_id": self._storage_id()}
 
     # --- source: power off, keep, offer ---------------------------------------------------
     def migrate_disk_and_power_off(self, instance, migration, dest_info):
-        instance_uuid = driver_checked_uuid(instance.uuid)
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
         record = self._kept_record(instance_uuid)
         if record is None:
             record = self._keep_for_revert(instance, instance_uuid, migration)
         elif record["migration_uuid"] != migration.uuid:
             raise driver.VirtError("hypervisor %s still keeps instance %s for migration %s"
-                                   % (self._nodename, instance_uuid, record["migration_uuid"]))
+                                   % (self.nodename, instance_uuid, record["migration_uuid"]))
         return self._offer(instance_uuid, record, is_shared(dest_info, self._storage_id()))
 
     def _keep_for_revert(self, instance, instance_uuid, migration):
-        with self._translated("migrate", instance_uuid):
-            guest = self._guest(instance)
+        with self.guests.translated("migrate", instance_uuid):
+            guest = self.guests.get(instance)
             power_state = guest.power_state()
             xml = guest.xml(VIR_DOMAIN_XML_INACTIVE)
-        self.power_off(instance)
-        inst_dir = self._instance_dir(instance_uuid)
+        self.guests.power_off(instance)
+        inst_dir = self.files.dir(instance_uuid)
         try:
             record = {"migration_uuid": migration.uuid, "instance_uuid": instance_uuid,
-                      "source_host": self._nodename, "token": disk_transfer.new_token(),
+                      "source_host": self.nodename, "token": disk_transfer.new_token(),
                       "power_state": power_state,
                       "files": [transfer.file_entry(n, os.path.join(inst_dir, n))
                                 for n in FILES]}
             with open(os.path.join(inst_dir, DOMAIN_XML), "w") as f:
                 f.write(xml)
-            write_private_json(os.path.join(inst_dir, RECORD), record)
+            instance_files.write_private_json(os.path.join(inst_dir, RECORD), record)
             os.rename(inst_dir, self._kept_dir(instance_uuid))
         except OSError as exc:
             self._undo_keep(instance, inst_dir, power_state)
             raise driver.VirtError("cannot keep the disk of instance %s: %s"
                                    % (instance_uuid, exc.strerror or exc)) from exc
         try:
-            with self._translated("migrate", instance_uuid):
+            with self.guests.translated("migrate", instance_uuid):
                 guest.undefine()
         except BaseException:
             os.rename(self._kept_dir(instance_uuid), inst_dir)
@@ -208,7 +199,7 @@ class ColdMigrationMixin:
                 os.unlink(os.path.join(inst_dir, name))
         if power_state == states.RUNNING:
             with contextlib.suppress(driver.VirtError):
-                self.power_on(instance)
+                self.guests.power_on(instance)
 
     def _offer(self, instance_uuid, record, shared):
         migration_uuid = record["migration_uuid"]
@@ -220,7 +211,7 @@ class ColdMigrationMixin:
                                     for f in record["files"]})
             url = transfer_url(self._advertised_address(), endpoint.port, migration_uuid)
             fingerprint, token = endpoint.fingerprint, record["token"]
-        manifest = disk_transfer.manifest(migration_uuid, self._nodename, record["files"],
+        manifest = disk_transfer.manifest(migration_uuid, self.nodename, record["files"],
                                           url=url, token=token, shared_storage=shared)
         manifest.update(instance_uuid=instance_uuid, tls_sha256=fingerprint)
         return manifest
@@ -232,29 +223,29 @@ class ColdMigrationMixin:
 
     # --- destination: pull, define ---------------------------------------------------------
     def _incoming_of(self, instance_uuid):
-        mark = live_migration.read_json(os.path.join(self._instance_dir(instance_uuid),
+        mark = instance_files.read_json(os.path.join(self.files.dir(instance_uuid),
                                                      INCOMING))
         return (mark or {}).get("migration_uuid")
 
     def finish_migration(self, instance, migration, manifest, power_on):
-        instance_uuid = driver_checked_uuid(instance.uuid)
-        inst_dir = self._instance_dir(instance_uuid)
-        with self._translated("finish the migration of", instance_uuid):
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        inst_dir = self.files.dir(instance_uuid)
+        with self.guests.translated("finish the migration of", instance_uuid):
             mine = self._incoming_of(instance_uuid) == migration.uuid
-            guest = self._host.lookup(instance_uuid)
+            guest = self.guests.lookup(instance_uuid)
             if mine and guest is not None:
                 return guest.power_state()
             if guest is not None or (os.path.exists(inst_dir) and not mine):
                 raise driver.VirtError("instance %s already exists on hypervisor %s"
-                                       % (instance_uuid, self._nodename))
+                                       % (instance_uuid, self.nodename))
             os.makedirs(inst_dir, exist_ok=True)
-            live_migration.write_json(os.path.join(inst_dir, INCOMING),
+            instance_files.write_json(os.path.join(inst_dir, INCOMING),
                                       {"migration_uuid": migration.uuid})
             return self._receive(instance, instance_uuid, inst_dir, manifest, power_on)
 
     def _receive(self, instance, instance_uuid, inst_dir, manifest, power_on):
         names = checked_files(manifest)
-        meta, base, os_config = self._prepare_images(instance, inst_dir)
+        meta, base, os_config = self.images.prepare(instance, inst_dir)
         self._copy_files(instance_uuid, inst_dir, manifest, names)
         disk_path = os.path.join(inst_dir, "disk")
         try:
@@ -264,8 +255,8 @@ class ColdMigrationMixin:
         except disk.DiskError as exc:
             raise driver.VirtError("cannot set up the disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
-        domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
-        guest = self._host.define(domain.to_xml())
+        domain = self.guests.domain_config(instance, instance_uuid, os_config, disk_path)
+        guest = self.guests.define(domain.to_xml())
         if power_on:
             guest.start()
         LOG.info("Received %s (%s vCPUs, %s MiB) from %s", instance_uuid,
@@ -292,33 +283,33 @@ class ColdMigrationMixin:
             target.commit(name)
 
     def revert_migration_at_destination(self, instance, migration):
-        instance_uuid = driver_checked_uuid(instance.uuid)
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
         mark = self._incoming_of(instance_uuid)
         if mark is None or (migration is not None and mark != migration.uuid):
             return      # not made by this migration: never touch it
         self._remove_incoming(instance_uuid)
 
     def _remove_incoming(self, instance_uuid):
-        with self._translated("revert the migration of", instance_uuid):
-            self._destroy_domain(instance_uuid)
-        self._remove_instance_dir(instance_uuid)
+        with self.guests.translated("revert the migration of", instance_uuid):
+            self.guests.destroy(instance_uuid)
+        self.files.remove(instance_uuid)
 
     # --- source: revert, confirm -------------------------------------------------------------
     def finish_revert_migration(self, instance, migration):
-        instance_uuid = driver_checked_uuid(instance.uuid)
-        inst_dir = self._instance_dir(instance_uuid)
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        inst_dir = self.files.dir(instance_uuid)
         record = self._kept_record(instance_uuid)
         if record is not None and record["migration_uuid"] == migration.uuid:
             self._stop_offering(migration.uuid)
             self._clear_the_way(instance_uuid, migration)
             os.rename(self._kept_dir(instance_uuid), inst_dir)
         else:
-            record = live_migration.read_json(os.path.join(inst_dir, RECORD))
+            record = instance_files.read_json(os.path.join(inst_dir, RECORD))
             if record is None or record.get("migration_uuid") != migration.uuid:
                 return self._restored_already(instance, instance_uuid, inst_dir)
-        with self._translated("revert the migration of", instance_uuid):
+        with self.guests.translated("revert the migration of", instance_uuid):
             with open(os.path.join(inst_dir, DOMAIN_XML)) as f:
-                guest = self._host.define(f.read())
+                guest = self.guests.define(f.read())
             if restored_power_on(record) and not guest.is_active():
                 guest.start()
             power_state = guest.power_state()
@@ -330,24 +321,24 @@ class ColdMigrationMixin:
 
     def _clear_the_way(self, instance_uuid, migration):
         """A same-host resize's new folder (when its revert did not run)."""
-        if not os.path.exists(self._instance_dir(instance_uuid)):
+        if not os.path.exists(self.files.dir(instance_uuid)):
             return
         if self._incoming_of(instance_uuid) != migration.uuid:
             raise driver.VirtError("instance %s has other files on hypervisor %s; the kept "
-                                   "copy is in %s" % (instance_uuid, self._nodename,
+                                   "copy is in %s" % (instance_uuid, self.nodename,
                                                       self._kept_dir(instance_uuid)))
         self._remove_incoming(instance_uuid)
 
     def _restored_already(self, instance, instance_uuid, inst_dir):
-        with self._translated("revert the migration of", instance_uuid):
-            guest = self._host.lookup(instance_uuid)
+        with self.guests.translated("revert the migration of", instance_uuid):
+            guest = self.guests.lookup(instance_uuid)
             if guest is not None and os.path.isdir(inst_dir):
                 return guest.power_state()
         raise driver.VirtError("hypervisor %s kept nothing of %s to revert to"
-                               % (self._nodename, instance_uuid))
+                               % (self.nodename, instance_uuid))
 
     def confirm_migration(self, instance, migration):
-        instance_uuid = driver_checked_uuid(instance.uuid)
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
         record = self._kept_record(instance_uuid)
         if record is None or (migration is not None
                               and record["migration_uuid"] != migration.uuid):
@@ -364,47 +355,45 @@ class ColdMigrationMixin:
                  record["migration_uuid"])
 
     # --- evacuation on shared storage -------------------------------------------------------
-    def rebuild_evacuated(self, instance, migration):
-        """Evacuation: the guest again on this host. On shared storage (its
-        folder, with the disk, is here already) the disk is reused; else
-        spawn from the image."""
-        instance_uuid = driver_checked_uuid(instance.uuid)
-        if not self._reusable(instance_uuid, migration):
-            return self.spawn(instance)
-        inst_dir = self._instance_dir(instance_uuid)
+    def can_reuse_disk(self, instance, migration):
+        """Evacuation: the instance's folder, with its disk, is here already
+        (shared storage) and no other host took it over."""
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        inst_dir = self.files.dir(instance_uuid)
+        if not os.path.isfile(os.path.join(inst_dir, "disk")) or \
+                self._incoming_of(instance_uuid) is not None:
+            return False
+        owner = instance_files.folder_owner(inst_dir)
+        return owner is None or owner == migration.source_compute
+
+    def rebuild_on_shared_storage(self, instance, migration):
+        """Evacuation onto the disk ``can_reuse_disk`` found: the guest again
+        on this host; its power_state."""
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        inst_dir = self.files.dir(instance_uuid)
         LOG.warning("Evacuating %s from %s: reusing its disk on shared storage",
                     instance_uuid, migration.source_compute)
         # The folder stays the old host's (its clean-up on failure here
         # leaves it) until the guest runs here.
-        write_owner(inst_dir, migration.source_compute)
-        with self._translated("rebuild", instance_uuid):
-            if self._host.lookup(instance_uuid) is not None:
-                raise driver.VirtError("instance %s already exists on hypervisor %s"
-                                       % (instance_uuid, self._nodename))
-            meta, base, os_config = self._prepare_images(instance, inst_dir)
+        instance_files.write_owner(inst_dir, migration.source_compute)
+        with self.guests.translated("rebuild", instance_uuid):
+            self.guests.require_absent(instance_uuid)
+            meta, base, os_config = self.images.prepare(instance, inst_dir)
             disk_path = os.path.join(inst_dir, "disk")
             try:
                 disk.rebase_unsafe(disk_path, base, meta["disk_format"])
             except disk.DiskError as exc:
                 raise driver.VirtError("cannot reuse the disk of instance %s: %s"
                                        % (instance_uuid, exc)) from exc
-            guest = self._host.define(
-                self._domain_config(instance, instance_uuid, os_config, disk_path).to_xml())
+            domain = self.guests.domain_config(instance, instance_uuid, os_config, disk_path)
+            guest = self.guests.define(domain.to_xml())
             try:
                 guest.start()
             except BaseException:
                 guest.undefine()
                 raise
-            write_owner(inst_dir, self._nodename)
+            instance_files.write_owner(inst_dir, self.nodename)
             return guest.power_state()
-
-    def _reusable(self, instance_uuid, migration):
-        inst_dir = self._instance_dir(instance_uuid)
-        if not os.path.isfile(os.path.join(inst_dir, "disk")) or \
-                self._incoming_of(instance_uuid) is not None:
-            return False
-        owner = folder_owner(inst_dir)
-        return owner is None or owner == migration.source_compute
 
     def held_migrations(self):
         return {instance_uuid: record["migration_uuid"]
@@ -412,22 +401,8 @@ class ColdMigrationMixin:
 
     def _held_records(self):
         """(instance uuid, record) of every copy this host keeps for a revert."""
-        try:
-            names = os.listdir(self.conf.libvirt.instances_path)
-        except FileNotFoundError:
-            return
-        for name in names:
-            if not name.endswith(KEPT_SUFFIX):
-                continue
-            try:
-                instance_uuid = driver_checked_uuid(name[:-len(KEPT_SUFFIX)])
-            except driver.VirtError:
-                continue
+        for instance_uuid in self.files.kept_uuids():
             record = self._kept_record(instance_uuid)
             if record is not None:
                 yield instance_uuid, record
 
-
-def driver_checked_uuid(value):
-    from vmctl.virt.libvirt import driver as libvirt_driver
-    return libvirt_driver.checked_uuid(value)

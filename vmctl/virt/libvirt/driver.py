@@ -2,23 +2,25 @@
 
 Layers (STYLE.md habit 9): ``host.Host`` owns the connection and the event
 loop, ``guest.Guest`` wraps one domain, ``config`` builds the domain XML.
-This module turns vmctl instances into those calls.
+This driver turns vmctl instances into those calls through objects it
+builds once and passes to each other explicitly:
 
-Each instance lives in ``[libvirt] instances_path/<uuid>/``: ``disk`` (a
-qcow2 overlay on a base image in ``[libvirt] image_cache_path``),
-``console.log`` (the serial port) and ``images.json`` (the cached images it
-uses). Guests get no network interface yet. Live migration:
-``live_migration.LiveMigrationMixin`` and ``migration`` (the job); cold
-migration and resize: ``cold_migration.ColdMigrationMixin`` and
-``transfer`` (the HTTPS disk transfer).
+- ``instance_files.InstanceFiles``: the instance folders under
+  ``[libvirt] instances_path`` (JSON records, storage identity, ownership);
+- ``instance_images.InstanceImages``: the images an instance boots from,
+  in ``imagecache.ImageCache`` (``[libvirt] image_cache_path``);
+- ``guests.Guests``: the domains of instances (errors, domain XML of a new
+  guest, power-off with a clean shutdown first);
+- ``live_migration.LiveMigrator``: both sides of a live migration (the job:
+  ``live_job``; the paths it moves: ``paths``);
+- ``cold_migration.ColdMigrator``: both sides of a cold migration / resize
+  and evacuation onto shared storage (the HTTPS disk transfer: ``transfer``).
+
+Guests get no network interface yet.
 """
 
-import contextlib
 import logging
 import os
-import shutil
-import socket
-import uuid as uuidlib
 
 from vmctl import states
 from vmctl.virt import driver
@@ -26,59 +28,16 @@ from vmctl.virt.libvirt import cold_migration
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import guest as libvirt_guest
+from vmctl.virt.libvirt import guests as libvirt_guests
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import imagecache
+from vmctl.virt.libvirt import instance_files
+from vmctl.virt.libvirt import instance_images
 from vmctl.virt.libvirt import live_migration
 
 LOG = logging.getLogger(__name__)
 
-ROOT_FORMATS = ("raw", "qcow2")
-# Formats accepted for the kernel / ramdisk of a direct-kernel-boot image.
-BOOT_FILE_FORMATS = {"kernel_id": ("aki", "raw"), "ramdisk_id": ("ari", "raw")}
-DEFAULT_CMDLINE = "root=/dev/vda console=ttyS0"
 CONSOLE_TAIL_BYTES = 1024 * 1024
-# While waiting for a clean shutdown, repeat the ACPI request this often: a
-# request sent before the guest's ACPI daemon runs is lost.
-ACPI_RETRY_SECONDS = 10
-
-_OFF = (libvirt_guest.VIR_DOMAIN_SHUTOFF, libvirt_guest.VIR_DOMAIN_CRASHED)
-_RUNNING = (libvirt_guest.VIR_DOMAIN_RUNNING, libvirt_guest.VIR_DOMAIN_BLOCKED)
-
-
-def domain_name(instance_uuid):
-    return "instance-%s" % instance_uuid
-
-
-def checked_uuid(value):
-    """The canonical form of an instance uuid; VirtError for anything else.
-
-    The uuid names a folder that destroy() removes: never trust it raw.
-    """
-    try:
-        return str(uuidlib.UUID(str(value)))
-    except ValueError:
-        raise driver.VirtError("invalid instance uuid %r" % (value,)) from None
-
-
-def cpu_config(virt_type, cpu_mode, cpu_model):
-    """The <cpu> element for the configured mode (None: libvirt's default)."""
-    if cpu_mode == "none":
-        return None
-    if cpu_mode == "custom":
-        if not cpu_model:
-            raise driver.VirtError("[libvirt] cpu_mode=custom needs cpu_model")
-        return config.GuestCPU("custom", cpu_model)
-    if virt_type == "qemu":
-        return None   # host-model/passthrough mean nothing under TCG
-    return config.GuestCPU(cpu_mode)
-
-
-def kernel_cmdline(cmdline):
-    """The image's command line with the serial console ensured."""
-    cmdline = (cmdline or "").strip() or DEFAULT_CMDLINE
-    if "console=ttyS0" not in cmdline.split():
-        cmdline += " console=ttyS0"
-    return cmdline
 
 
 def tail_lines(path, length=None, max_bytes=CONSOLE_TAIL_BYTES):
@@ -103,59 +62,28 @@ def uri_is_local(uri):
         scheme.endswith("+unix") and rest.startswith("/"))
 
 
-def first_non_loopback_ipv4():
-    """The first IPv4 address of a non-loopback interface (or 127.0.0.1)."""
-    import fcntl
-    import struct
-    siocgifaddr = 0x8915
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        for _index, name in socket.if_nameindex():
-            try:
-                packed = fcntl.ioctl(sock.fileno(), siocgifaddr,
-                                     struct.pack("256s", name.encode()[:15]))
-            except OSError:
-                continue
-            address = socket.inet_ntoa(packed[20:24])
-            if not address.startswith("127."):
-                return address
-    return "127.0.0.1"
-
-
-def _image_error_class():
-    from vmctl.image import client as image_client
-    return image_client.ImageError
-
-
-def _user_message(exc):
-    get = getattr(exc, "get_error_message", None)
-    return get() if get else str(exc)
-
-
-class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrationMixin,
-                    driver.ComputeDriver):
+class LibvirtDriver(driver.ComputeDriver):
     def __init__(self, conf, image_client=None, host=None):
         self.conf = conf
-        self._host = host or libvirt_host.Host(conf.libvirt.connection_uri or None)
-        self._image_client = image_client
-        self._nodename = None
-        self._cache = imagecache.ImageCache(conf.libvirt.image_cache_path,
-                                            conf.libvirt.instances_path,
-                                            conf.libvirt.image_cache_unused_seconds)
+        lconf = conf.libvirt
+        self._host = host or libvirt_host.Host(lconf.connection_uri or None)
+        self._files = instance_files.InstanceFiles(lconf.instances_path)
+        self._cache = imagecache.ImageCache(lconf.image_cache_path, lconf.instances_path,
+                                            lconf.image_cache_unused_seconds)
+        self._images = instance_images.InstanceImages(self._cache, conf, image_client)
+        self._guests = libvirt_guests.Guests(self._host, self._files, lconf)
+        self._live = live_migration.LiveMigrator(conf, self._host, self._guests,
+                                                 self._images, self._files)
+        self._cold = cold_migration.ColdMigrator(conf, self._guests, self._images,
+                                                 self._files)
 
     @property
     def nodename(self):
-        return self._nodename
-
-    @property
-    def image_client(self):
-        if self._image_client is None:
-            from vmctl.image import client as image_client
-            self._image_client = image_client.ImageClient(self.conf)
-        return self._image_client
+        return self._files.nodename
 
     # --- lifecycle -------------------------------------------------------------
     def init_host(self, host):
-        self._nodename = host
+        self._files.nodename = host
         lconf = self.conf.libvirt
         for path in (lconf.instances_path, lconf.image_cache_path):
             os.makedirs(path, exist_ok=True)
@@ -166,7 +94,7 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
             raise driver.VirtError(str(exc)) from exc
         if problem:
             raise driver.VirtError(problem)
-        self.resume_offers()
+        self._cold.resume_offers()
         LOG.info("libvirt driver ready on %s (%s, virt_type=%s)", host,
                  self._host.uri, lconf.virt_type)
 
@@ -183,7 +111,8 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
         try:
             domcaps()
         except Exception as exc:
-            return "libvirt cannot create '%s' domains: %s" % (virt_type, _user_message(exc))
+            return "libvirt cannot create '%s' domains: %s" % (
+                virt_type, libvirt_guests.user_message(exc))
         return None
 
     def register_event_handler(self, handler):
@@ -204,44 +133,13 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
             LOG.warning("Image cache cleanup failed: %s", exc)
             return []
 
-    # --- helpers -----------------------------------------------------------------
-    def _instance_dir(self, instance_uuid):
-        return os.path.join(self.conf.libvirt.instances_path, instance_uuid)
-
-    @contextlib.contextmanager
-    def _translated(self, action, instance_uuid):
-        """libvirt failures as VirtError('cannot <action> instance X: ...')."""
-        try:
-            yield
-        except driver.VirtError:
-            raise
-        except libvirt_host.HostError as exc:
-            raise driver.VirtError(str(exc)) from exc
-        except Exception as exc:
-            if libvirt_host.error_is_connection_lost(exc):
-                self._host.invalidate()
-            if not hasattr(exc, "get_error_code"):
-                raise
-            raise driver.VirtError("cannot %s instance %s: %s"
-                                   % (action, instance_uuid, _user_message(exc))) from exc
-
-    def _guest(self, instance):
-        instance_uuid = checked_uuid(instance.uuid)
-        guest = self._host.lookup(instance_uuid)
-        if guest is None:
-            raise driver.VirtError("instance %s is not on hypervisor %s"
-                                   % (instance_uuid, self._nodename))
-        return guest
-
     # --- spawn -------------------------------------------------------------------
     def spawn(self, instance):
-        instance_uuid = checked_uuid(instance.uuid)
-        with self._translated("spawn", instance_uuid):
-            if self._host.lookup(instance_uuid) is not None:
-                raise driver.VirtError("instance %s already exists on hypervisor %s"
-                                       % (instance_uuid, self._nodename))
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        with self._guests.translated("spawn", instance_uuid):
+            self._guests.require_absent(instance_uuid)
         try:
-            with self._translated("spawn", instance_uuid):
+            with self._guests.translated("spawn", instance_uuid):
                 return self._spawn(instance, instance_uuid)
         except BaseException as exc:
             LOG.warning("Spawn of %s failed (%s); cleaning up", instance_uuid, exc)
@@ -255,187 +153,59 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
             raise
 
     def _spawn(self, instance, instance_uuid):
-        inst_dir = self._instance_dir(instance_uuid)
+        inst_dir = self._files.dir(instance_uuid)
         os.makedirs(inst_dir, exist_ok=True)
-        meta, base, os_config = self._prepare_images(instance, inst_dir)
+        meta, base, os_config = self._images.prepare(instance, inst_dir)
         disk_path = os.path.join(inst_dir, "disk")
         try:
-            virtual_size = disk.info(base, fmt=meta["disk_format"])["virtual-size"]
-            size = disk.root_disk_size(instance.flavor.root_gb, virtual_size)
-            disk.create_overlay(base, meta["disk_format"], disk_path, size)
+            self._images.create_root_disk(instance, meta, base, disk_path)
         except disk.DiskError as exc:
             raise driver.VirtError("cannot create the root disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
-        domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
-        guest = self._host.define(domain.to_xml())
+        domain = self._guests.domain_config(instance, instance_uuid, os_config, disk_path)
+        guest = self._guests.define(domain.to_xml())
         guest.start()
         power_state = guest.power_state()
         LOG.info("Spawned %s (%s) from image %s", instance_uuid, domain.name,
                  instance.image_ref)
         return power_state
 
-    def _prepare_images(self, instance, inst_dir, write_refs=True):
-        """The instance's images in this host's cache, recorded in its folder
-        (unless ``write_refs`` is false: a folder another host shares and
-        already recorded): (root image meta, base image path, the <os> config)."""
-        image_id = instance.image_ref
-        meta = self._image_meta(image_id, ROOT_FORMATS, "disk_format")
-        boot_files = self._boot_file_metas(image_id, meta)
-        if write_refs:
-            imagecache.write_instance_refs(
-                inst_dir, [image_id] + [m["id"] for m in boot_files.values()])
-        base = self._fetch(image_id, meta["disk_format"])
-        paths = {key: self._fetch(m["id"], m["disk_format"]) for key, m in boot_files.items()}
-        os_config = config.GuestOS()
-        if "kernel_id" in paths:
-            os_config = config.GuestOS(kernel=paths["kernel_id"],
-                                       initrd=paths.get("ramdisk_id"),
-                                       cmdline=kernel_cmdline(meta.get("os_command_line")))
-        return meta, base, os_config
-
-    def _domain_config(self, instance, instance_uuid, os_config, disk_path):
-        lconf = self.conf.libvirt
-        flavor = instance.flavor
-        console_path = os.path.join(self._instance_dir(instance_uuid), "console.log")
-        metadata = config.GuestMetadata(
-            name=instance.display_name, flavor_name=flavor.name,
-            memory_mb=flavor.memory_mb, vcpus=flavor.vcpus, root_gb=flavor.root_gb,
-            image_id=instance.image_ref)
-        devices = [config.GuestDisk(disk_path),
-                   config.GuestSerialFile(console_path),
-                   config.GuestConsole(console_path)]
-        return config.GuestDomain(
-            lconf.virt_type, domain_name(instance_uuid), instance_uuid,
-            flavor.memory_mb, flavor.vcpus, os=os_config,
-            cpu=cpu_config(lconf.virt_type, lconf.cpu_mode, lconf.cpu_model),
-            devices=devices, metadata=metadata)
-
-    def _show_image(self, image_id):
-        try:
-            return self.image_client.show(image_id)
-        except _image_error_class() as exc:
-            raise driver.VirtError("image %s is not available: %s" % (image_id, exc)) from exc
-
-    def _image_meta(self, image_id, formats, what):
-        if not imagecache.valid_image_id(image_id):
-            raise driver.VirtError("invalid image id %r" % (image_id,))
-        meta = self._show_image(image_id)
-        if meta.get("status", "active") != "active":
-            raise driver.VirtError("image %s is not active (status %s)"
-                                   % (image_id, meta.get("status")))
-        disk_format = meta.get("disk_format")
-        if disk_format not in formats:
-            raise driver.VirtError("image %s has unsupported disk_format %s"
-                                   % (image_id, disk_format))
-        return meta
-
-    def _boot_file_metas(self, image_id, meta):
-        """{'kernel_id': meta, 'ramdisk_id': meta} of a direct-kernel-boot image."""
-        if meta.get("ramdisk_id") and not meta.get("kernel_id"):
-            raise driver.VirtError("image %s has a ramdisk_id but no kernel_id" % image_id)
-        metas = {}
-        for key, formats in BOOT_FILE_FORMATS.items():
-            file_id = meta.get(key)
-            if file_id:
-                metas[key] = self._image_meta(file_id, formats, key)
-                metas[key].setdefault("id", file_id)
-        return metas
-
-    def _fetch(self, image_id, disk_format):
-        def verify(path):
-            if disk_format in ROOT_FORMATS:
-                disk.check_base_image(path, disk_format)
-        try:
-            return self._cache.fetch(image_id, disk_format, self.image_client.download, verify)
-        except disk.DiskError as exc:
-            raise driver.VirtError("image %s is unusable: %s" % (image_id, exc)) from exc
-        except _image_error_class() as exc:
-            # Its message names the image already; faults keep 255 characters.
-            raise driver.VirtError("download failed: %s" % exc) from exc
-
     # --- destroy -----------------------------------------------------------------
     def destroy(self, instance):
-        instance_uuid = checked_uuid(instance.uuid)
-        with self._translated("destroy", instance_uuid):
-            self._destroy_domain(instance_uuid)
-        self._remove_instance_dir(instance_uuid)
-
-    def _destroy_domain(self, instance_uuid):
-        guest = self._host.lookup(instance_uuid)
-        if guest is not None:
-            guest.destroy()
-            guest.undefine()
-            LOG.info("Destroyed domain of %s", instance_uuid)
-
-    def _remove_instance_dir(self, instance_uuid):
-        inst_dir = self._instance_dir(instance_uuid)
-        owner = cold_migration.folder_owner(inst_dir)
-        if owner is not None and owner != self._nodename:
-            LOG.info("Leaving the folder of %s: it belongs to %s (shared storage)",
-                     instance_uuid, owner)
-            return
-        try:
-            shutil.rmtree(inst_dir)
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise driver.VirtError("cannot remove the files of instance %s: %s"
-                                   % (instance_uuid, exc.strerror)) from exc
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        with self._guests.translated("destroy", instance_uuid):
+            self._guests.destroy(instance_uuid)
+        self._files.remove(instance_uuid)
 
     def _cleanup_instance(self, instance_uuid):
         """Undo a failed spawn; never raises (the original error matters)."""
         try:
-            with self._translated("clean up", instance_uuid):
-                self._destroy_domain(instance_uuid)
+            with self._guests.translated("clean up", instance_uuid):
+                self._guests.destroy(instance_uuid)
         except Exception as exc:
             LOG.warning("Cleanup of the domain of %s failed: %s", instance_uuid, exc)
         try:
-            self._remove_instance_dir(instance_uuid)
+            self._files.remove(instance_uuid)
         except driver.VirtError as exc:
             LOG.warning("%s", exc)
 
     # --- power -------------------------------------------------------------------
     def power_off(self, instance):
-        with self._translated("power off", instance.uuid):
-            guest = self._guest(instance)
-            state = guest.state()
-            timeout = self.conf.libvirt.clean_shutdown_timeout
-            if state in _RUNNING and timeout and not self._clean_shutdown(guest, timeout):
-                LOG.warning("%s did not power off within %ss; destroying it",
-                            guest.uuid, timeout)
-            if guest.state() not in _OFF or guest.is_active():
-                guest.destroy()
-            return guest.power_state()
-
-    def _clean_shutdown(self, guest, timeout):
-        """ACPI power button, repeated until the guest is off or time is up."""
-        sent = {"at": 0.0}
-        guest.shutdown()
-
-        def repeat(elapsed):
-            if elapsed - sent["at"] >= ACPI_RETRY_SECONDS:
-                sent["at"] = elapsed
-                with contextlib.suppress(Exception):
-                    guest.shutdown()
-        return guest.wait_for_state(_OFF, timeout, on_tick=repeat)
+        return self._guests.power_off(instance)
 
     def power_on(self, instance):
-        with self._translated("power on", instance.uuid):
-            guest = self._guest(instance)
-            if not guest.is_active():
-                guest.start()
-            return guest.power_state()
+        return self._guests.power_on(instance)
 
     def reboot(self, instance, hard):
-        with self._translated("reboot", instance.uuid):
-            guest = self._guest(instance)
+        with self._guests.translated("reboot", instance.uuid):
+            guest = self._guests.get(instance)
             if hard:
                 guest.hard_reboot()
                 return guest.power_state()
-            if guest.state() not in _RUNNING:
+            if guest.state() not in libvirt_guests.RUNNING:
                 raise driver.VirtError("a soft reboot needs a running guest")
             timeout = self.conf.libvirt.clean_shutdown_timeout
-            if timeout and self._clean_shutdown(guest, timeout):
+            if timeout and self._guests.clean_shutdown(guest, timeout):
                 guest.start()
             else:
                 LOG.warning("%s did not shut down within %ss; rebooting it hard",
@@ -444,26 +214,26 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
             return guest.power_state()
 
     def pause(self, instance):
-        with self._translated("pause", instance.uuid):
-            guest = self._guest(instance)
+        with self._guests.translated("pause", instance.uuid):
+            guest = self._guests.get(instance)
             guest.pause()
             return guest.power_state()
 
     def unpause(self, instance):
-        with self._translated("unpause", instance.uuid):
-            guest = self._guest(instance)
+        with self._guests.translated("unpause", instance.uuid):
+            guest = self._guests.get(instance)
             guest.resume()
             return guest.power_state()
 
     def suspend(self, instance):
-        with self._translated("suspend", instance.uuid):
-            guest = self._guest(instance)
+        with self._guests.translated("suspend", instance.uuid):
+            guest = self._guests.get(instance)
             guest.managed_save()
             return guest.power_state()
 
     def resume(self, instance):
-        with self._translated("resume", instance.uuid):
-            guest = self._guest(instance)
+        with self._guests.translated("resume", instance.uuid):
+            guest = self._guests.get(instance)
             if not guest.is_active():
                 guest.start()
             if guest.state() == libvirt_guest.VIR_DOMAIN_PAUSED:
@@ -471,16 +241,16 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
             return guest.power_state()
 
     def get_power_state(self, instance):
-        instance_uuid = checked_uuid(instance.uuid)
-        with self._translated("query", instance_uuid):
-            guest = self._host.lookup(instance_uuid)
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        with self._guests.translated("query", instance_uuid):
+            guest = self._guests.lookup(instance_uuid)
             return guest.power_state() if guest is not None else states.NOSTATE
 
     # --- inventory -------------------------------------------------------------
     def list_instances(self):
         """{uuid: power_state} of the domains vmctl created (others are ignored)."""
         result = {}
-        with self._translated("list", "(all)"):
+        with self._guests.translated("list", "(all)"):
             for guest in self._host.list_guests():
                 try:
                     if guest.has_metadata(config.METADATA_NS):
@@ -493,17 +263,17 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
         return result
 
     def get_console_output(self, instance, length=None):
-        instance_uuid = checked_uuid(instance.uuid)
-        path = os.path.join(self._instance_dir(instance_uuid), "console.log")
+        instance_uuid = instance_files.checked_uuid(instance.uuid)
+        path = self._files.path(instance_uuid, "console.log")
         try:
             return tail_lines(path, length)
         except FileNotFoundError:
             raise driver.VirtError("instance %s has no console log on %s"
-                                   % (instance_uuid, self._nodename)) from None
+                                   % (instance_uuid, self.nodename)) from None
 
     def get_available_resource(self):
         lconf = self.conf.libvirt
-        with self._translated("inspect the host for", "(all)"):
+        with self._guests.translated("inspect the host for", "(all)"):
             info = self._host.get_info()
             version = self._host.get_version()
         fs = os.statvfs(lconf.instances_path)
@@ -511,4 +281,60 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
                 "local_gb": fs.f_frsize * fs.f_blocks // disk.GiB,
                 "hypervisor_type": "KVM" if lconf.virt_type == "kvm" else "QEMU",
                 "hypervisor_version": int(version),
-                "host_ip": lconf.host_ip or first_non_loopback_ipv4()}
+                "host_ip": libvirt_host.host_address(lconf)}
+
+    # --- live migration: LiveMigrator ------------------------------------------
+    def migration_source_info(self, instance):
+        return self._live.migration_source_info(instance)
+
+    def check_migration_destination(self, instance, block_migration, source_info):
+        return self._live.check_migration_destination(instance, block_migration, source_info)
+
+    def pre_live_migration(self, instance, migration, source_info):
+        return self._live.pre_live_migration(instance, migration, source_info)
+
+    def watch_arrival(self, instance, migration, fn):
+        return self._live.watch_arrival(instance, migration, fn)
+
+    def post_live_migration_at_destination(self, instance, migration):
+        return self._live.post_live_migration_at_destination(instance, migration)
+
+    def rollback_live_migration_at_destination(self, instance, migration):
+        return self._live.rollback_live_migration_at_destination(instance, migration)
+
+    def live_migration_start(self, instance, migration, dest_info, policy):
+        return self._live.live_migration_start(instance, migration, dest_info, policy)
+
+    def post_live_migration_at_source(self, instance):
+        return self._live.post_live_migration_at_source(instance)
+
+    def adopt_live_migration(self, instance):
+        return self._live.adopt_live_migration(instance)
+
+    # --- cold migration, resize, evacuation: ColdMigrator ---------------------------
+    def prepare_migration_target(self, instance, migration):
+        return self._cold.prepare_migration_target(instance, migration)
+
+    def migrate_disk_and_power_off(self, instance, migration, dest_info):
+        return self._cold.migrate_disk_and_power_off(instance, migration, dest_info)
+
+    def finish_migration(self, instance, migration, manifest, power_on):
+        return self._cold.finish_migration(instance, migration, manifest, power_on)
+
+    def revert_migration_at_destination(self, instance, migration):
+        return self._cold.revert_migration_at_destination(instance, migration)
+
+    def finish_revert_migration(self, instance, migration):
+        return self._cold.finish_revert_migration(instance, migration)
+
+    def confirm_migration(self, instance, migration):
+        return self._cold.confirm_migration(instance, migration)
+
+    def held_migrations(self):
+        return self._cold.held_migrations()
+
+    def rebuild_evacuated(self, instance, migration):
+        """Evacuation: reuse the disk on shared storage, else spawn from the image."""
+        if self._cold.can_reuse_disk(instance, migration):
+            return self._cold.rebuild_on_shared_storage(instance, migration)
+        return self.spawn(instance)

@@ -13,9 +13,12 @@ libvirt-python is imported lazily; the pure helpers (error classification,
 event mapping) need no libvirt.
 """
 
+import fcntl
 import logging
 import os
 import queue
+import socket
+import struct
 import threading
 import time
 
@@ -202,6 +205,19 @@ class Host:
         LOG.info("Connected to %s", self.uri)
         return conn
 
+    def open_private_connection(self):
+        """A new connection of its own to this host's libvirtd (the caller
+        closes it): for a call that blocks for long, such as migrateToURI3,
+        which must not hold up the agent's connection."""
+        libvirt = _libvirt()
+        start_event_loop()
+        conn = libvirt.open(self.uri)
+        try:
+            conn.setKeepAlive(*self._keepalive)
+        except libvirt.libvirtError as exc:
+            LOG.warning("No keepalive on the private connection to %s: %s", self.uri, exc)
+        return conn
+
     def _on_close(self, conn, reason, opaque):
         LOG.warning("libvirt closed the connection to %s (reason %s)", self.uri, reason)
         # Called from the event loop thread: do not block on _conn_lock here.
@@ -368,3 +384,25 @@ def _kvm_device_problem(dev_kvm, sys_module):
         return ("%s is provided by kvm_pvm, which only runs PVM guest kernels"
                 % dev_kvm)
     return None
+
+
+def first_non_loopback_ipv4():
+    """The first IPv4 address of a non-loopback interface (or 127.0.0.1)."""
+    siocgifaddr = 0x8915
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _index, name in socket.if_nameindex():
+            try:
+                packed = fcntl.ioctl(sock.fileno(), siocgifaddr,
+                                     struct.pack("256s", name.encode()[:15]))
+            except OSError:
+                continue
+            address = socket.inet_ntoa(packed[20:24])
+            if not address.startswith("127."):
+                return address
+    return "127.0.0.1"
+
+
+def host_address(libvirt_conf):
+    """The address other hosts reach this one at: [libvirt] host_ip or the
+    first non-loopback IPv4 address."""
+    return libvirt_conf.host_ip or first_non_loopback_ipv4()

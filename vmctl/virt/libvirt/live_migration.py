@@ -1,8 +1,12 @@
-"""The libvirt driver's live migration methods (a mixin of LibvirtDriver).
+"""Live migration on libvirt: the ``LiveMigrator`` the driver delegates to.
 
-Storage. ``[libvirt] instances_path`` holds ``.vmctl-storage-id`` (a random
-uuid written once): two hosts that read the same id share instance
-storage. The source reports its id in ``migration_source_info``; the
+Collaborators, given at construction: the ``host.Host`` (connection,
+events), ``guests.Guests`` (domains of instances), ``instance_images.
+InstanceImages`` (the image cache) and ``instance_files.InstanceFiles``
+(folders, records, storage id). The job it starts is ``live_job``.
+
+Storage. Two hosts that read the same storage id (``instance_files``)
+share instance storage. The source reports its id in ``migration_source_info``; the
 destination compares it with its own in ``check_migration_destination``.
 Shared storage -> plain live migration (the instance folder is the same
 files); otherwise block migration (NON_SHARED_INC): the destination
@@ -28,25 +32,22 @@ destination's pre_live_migration writes ``incoming.json`` into a folder it
 creates; rollback only removes folders carrying it.
 """
 
-import json
 import logging
 import os
 import shutil
 import threading
 import time
-import uuid as uuidlib
 import xml.etree.ElementTree as ET
 
 from vmctl.virt import driver
-from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
+from vmctl.virt.libvirt import instance_files
 from vmctl.virt.libvirt import live_job as lm
 from vmctl.virt.libvirt import paths
 
 LOG = logging.getLogger(__name__)
 
-STORAGE_ID_FILE = ".vmctl-storage-id"
 MIGRATION_RECORD = "migration.json"
 INCOMING_RECORD = "incoming.json"
 VIR_DOMAIN_PAUSED_MIGRATION = 2
@@ -54,48 +55,6 @@ VIR_DOMAIN_PAUSED_STARTING_UP = 11
 VIR_DOMAIN_JOB_STATS_COMPLETED = 1
 VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED = 2
 INCOMING_JOB_END_TIMEOUT = 30
-
-
-def read_json(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
-        LOG.warning("Unreadable %s: %s", path, exc)
-        return None
-
-
-def write_json(path, value):
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f)
-    os.replace(tmp, path)
-
-
-def storage_id(instances_path):
-    """The id of the storage behind ``instances_path`` (created once, atomically)."""
-    path = os.path.join(instances_path, STORAGE_ID_FILE)
-    for _attempt in range(3):
-        try:
-            with open(path) as f:
-                value = f.read().strip()
-            if value:
-                return value
-        except FileNotFoundError:
-            pass
-        os.makedirs(instances_path, exist_ok=True)
-        tmp = "%s.%s.tmp" % (path, uuidlib.uuid4().hex)
-        with open(tmp, "w") as f:
-            f.write(str(uuidlib.uuid4()))
-        try:
-            os.link(tmp, path)          # fails if another host/agent made it first
-        except FileExistsError:
-            pass
-        finally:
-            os.unlink(tmp)
-    raise driver.VirtError("cannot read the storage id %s" % path)
 
 
 def host_arch(capabilities_xml):
@@ -184,27 +143,39 @@ def _wait_incoming_job_end(dom, uuid, timeout=INCOMING_JOB_END_TIMEOUT, poll=0.0
         time.sleep(poll)
 
 
-class LiveMigrationMixin:
-    """Needs LibvirtDriver's _host, conf, _cache, _guest, _instance_dir, ..."""
+class LiveMigrator:
+    """Both sides of a live migration on this host.
+
+    ``conf``: the agent's configuration ([libvirt]); ``host``: the
+    ``host.Host``; ``guests``, ``images``, ``files``: the driver's
+    ``Guests``, ``InstanceImages`` and ``InstanceFiles``.
+    """
+
+    def __init__(self, conf, host, guests, images, files):
+        self.conf = conf
+        self.host = host
+        self.guests = guests
+        self.images = images
+        self.files = files
+
+    @property
+    def nodename(self):
+        return self.files.nodename
 
     # --- facts ---------------------------------------------------------------------
     def _hypervisor_facts(self):
         lconf = self.conf.libvirt
-        with self._translated("inspect the host for", "(live migration)"):
-            caps = self._host.get_capabilities()
-            version = self._host.get_version()
+        with self.guests.translated("inspect the host for", "(live migration)"):
+            caps = self.host.get_capabilities()
+            version = self.host.get_version()
         return {"hypervisor_type": "KVM" if lconf.virt_type == "kvm" else "QEMU",
                 "hypervisor_version": int(version), "cpu_arch": host_arch(caps),
-                "cpu_model": host_cpu_model(caps), "host": self._nodename,
-                "storage_id": storage_id(lconf.instances_path)}
-
-    def _domain_disks(self, guest):
-        parsed = config.GuestDomain.parse_xml(guest.xml())
-        return [d.source_path for d in parsed.devices_of(config.GuestDisk) if d.source_path]
+                "cpu_model": host_cpu_model(caps), "host": self.nodename,
+                "storage_id": self.files.storage_id()}
 
     def _disk_sizes(self, guest, key):
         sizes = []
-        for path in self._domain_disks(guest):
+        for path in self.guests.disk_paths(guest):
             try:
                 sizes.append(int(disk.info(path).get(key) or 0))
             except disk.DiskError as exc:
@@ -213,79 +184,70 @@ class LiveMigrationMixin:
 
     def migration_source_info(self, instance):
         facts = self._hypervisor_facts()
-        with self._translated("inspect", instance.uuid):
-            guest = self._guest(instance)
+        with self.guests.translated("inspect", instance.uuid):
+            guest = self.guests.get(instance)
             facts["disk_bytes"] = sum(self._disk_sizes(guest, "actual-size"))
         return facts
 
     def check_migration_destination(self, instance, block_migration, source_info):
-        uuid = self._checked(instance)
+        uuid = instance_files.checked_uuid(instance.uuid)
         try:
             mine = self._hypervisor_facts()
-            with self._translated("inspect", uuid):
-                if self._host.lookup(uuid) is not None:
+            with self.guests.translated("inspect", uuid):
+                if self.host.lookup(uuid) is not None:
                     return False, "instance %s already has a domain on %s" % (
-                        uuid, self._nodename), False
+                        uuid, self.nodename), False
         except driver.VirtError as exc:
             return False, str(exc), False
-        fs = os.statvfs(self.conf.libvirt.instances_path)
         return destination_check(mine, source_info, block_migration,
-                                 fs.f_bavail * fs.f_frsize)
-
-    def _checked(self, instance):
-        from vmctl.virt.libvirt import driver as libvirt_driver
-        return libvirt_driver.checked_uuid(instance.uuid)
+                                 self.files.free_bytes())
 
     def _migration_uri(self):
-        return self.conf.libvirt.migration_uri or "qemu+tcp://%s/system" % self._nodename
+        return self.conf.libvirt.migration_uri or "qemu+tcp://%s/system" % self.nodename
 
     def _migration_address(self):
-        from vmctl.virt.libvirt import driver as libvirt_driver
-        return self.conf.libvirt.host_ip or libvirt_driver.first_non_loopback_ipv4()
+        return libvirt_host.host_address(self.conf.libvirt)
 
     # --- destination ---------------------------------------------------------------
     def pre_live_migration(self, instance, migration, source_info):
-        uuid = self._checked(instance)
+        uuid = instance_files.checked_uuid(instance.uuid)
         lconf = self.conf.libvirt
         shared = not migration.block_migration
-        with self._translated("prepare the migration of", uuid):
-            if self._host.lookup(uuid) is not None:
+        with self.guests.translated("prepare the migration of", uuid):
+            if self.host.lookup(uuid) is not None:
                 raise driver.VirtError("instance %s already has a domain on %s"
-                                       % (uuid, self._nodename))
-        inst_dir = self._instance_dir(uuid)
+                                       % (uuid, self.nodename))
+        inst_dir = self.files.dir(uuid)
         if shared:
             if not os.path.exists(os.path.join(inst_dir, "disk")):
                 raise driver.VirtError(
                     "the files of instance %s are not visible on %s: its instance "
-                    "storage is not shared with the source" % (uuid, self._nodename))
-            self._prepare_images(instance, inst_dir, write_refs=False)
+                    "storage is not shared with the source" % (uuid, self.nodename))
+            self.images.prepare(instance, inst_dir, write_refs=False)
         else:
             self._prepare_block_migration(instance, migration, uuid, inst_dir)
         return {"uri": self._migration_uri(),
                 "migrate_uri": "tcp://%s" % self._migration_address(),
                 "instances_path": lconf.instances_path,
                 "image_cache_path": lconf.image_cache_path,
-                "shared_storage": shared, "host": self._nodename}
+                "shared_storage": shared, "host": self.nodename}
 
     def _prepare_block_migration(self, instance, migration, uuid, inst_dir):
         if os.path.exists(inst_dir):
             raise driver.VirtError("instance %s already has a folder on %s"
-                                   % (uuid, self._nodename))
+                                   % (uuid, self.nodename))
         os.makedirs(inst_dir)
         try:
-            write_json(os.path.join(inst_dir, INCOMING_RECORD),
-                       {"migration": migration.uuid})
-            meta, base, _os = self._prepare_images(instance, inst_dir)
-            virtual = disk.info(base, fmt=meta["disk_format"])["virtual-size"]
-            size = disk.root_disk_size(instance.flavor.root_gb, virtual)
-            disk.create_overlay(base, meta["disk_format"], os.path.join(inst_dir, "disk"),
-                                size)
+            instance_files.write_json(os.path.join(inst_dir, INCOMING_RECORD),
+                                      {"migration": migration.uuid})
+            meta, base, _os = self.images.prepare(instance, inst_dir)
+            self.images.create_root_disk(instance, meta, base, os.path.join(inst_dir, "disk"))
             open(os.path.join(inst_dir, "console.log"), "a").close()
         except BaseException as exc:
             shutil.rmtree(inst_dir, ignore_errors=True)
             if isinstance(exc, disk.DiskError):
                 raise driver.VirtError("cannot create the disk of instance %s on %s: %s"
-                                       % (uuid, self._nodename, exc)) from exc
+                                       % (uuid, self.nodename, exc)) from exc
             raise
 
     def watch_arrival(self, instance, migration, fn):
@@ -293,7 +255,7 @@ class LiveMigrationMixin:
         guest at the end of its migration (RESUMED/MIGRATED: libvirt's Finish
         phase; the source's QEMU is still being stopped). A guest migrated
         paused is never resumed here: no call, the source waits for its job."""
-        uuid = self._checked(instance)
+        uuid = instance_files.checked_uuid(instance.uuid)
         fired = threading.Event()
 
         def on_event(event, detail):
@@ -301,19 +263,19 @@ class LiveMigrationMixin:
                                    libvirt_host.RESUMED_MIGRATED) and not fired.is_set():
                 fired.set()
                 fn()
-        return self._host.watch_domain(uuid, on_event)
+        return self.host.watch_domain(uuid, on_event)
 
     def post_live_migration_at_destination(self, instance, migration):
-        uuid = self._checked(instance)
-        with self._translated("take over", uuid):
-            guest = self._host.lookup(uuid)
+        uuid = instance_files.checked_uuid(instance.uuid)
+        with self.guests.translated("take over", uuid):
+            guest = self.host.lookup(uuid)
             if guest is None:
                 raise driver.VirtError("instance %s is not on hypervisor %s"
-                                       % (uuid, self._nodename))
+                                       % (uuid, self.nodename))
             dom = guest.domain
             _wait_incoming_job_end(dom, uuid)
             if not dom.isPersistent():
-                self._host.define(dom.XMLDesc(lm.VIR_DOMAIN_XML_MIGRATABLE))
+                self.host.define(dom.XMLDesc(lm.VIR_DOMAIN_XML_MIGRATABLE))
             self._check_own_paths(guest, uuid)
             try:
                 done = dom.jobStats(VIR_DOMAIN_JOB_STATS_COMPLETED
@@ -322,7 +284,7 @@ class LiveMigrationMixin:
                          uuid, done.get("downtime"), done.get("time_elapsed"))
             except Exception as exc:
                 LOG.debug("No completed job statistics for %s: %s", uuid, exc)
-        incoming = os.path.join(self._instance_dir(uuid), INCOMING_RECORD)
+        incoming = os.path.join(self.files.dir(uuid), INCOMING_RECORD)
         if os.path.exists(incoming):
             os.unlink(incoming)
 
@@ -336,40 +298,40 @@ class LiveMigrationMixin:
         live_foreign = paths.foreign_paths(live, own)
         if live_foreign:
             LOG.error("Instance %s arrived on %s naming files of another host: %s",
-                      uuid, self._nodename, ", ".join(live_foreign))
+                      uuid, self.nodename, ", ".join(live_foreign))
             return
         persistent = guest.xml(lm.VIR_DOMAIN_XML_INACTIVE | lm.VIR_DOMAIN_XML_MIGRATABLE)
         foreign = paths.foreign_paths(persistent, own)
         if foreign:
             LOG.warning("The persistent definition of %s names files of another host "
                         "(%s); defining it from the running guest", uuid, ", ".join(foreign))
-            self._host.define(live)
+            self.host.define(live)
 
     def rollback_live_migration_at_destination(self, instance, migration):
-        uuid = self._checked(instance)
-        with self._translated("roll back the migration of", uuid):
-            guest = self._host.lookup(uuid)
+        uuid = instance_files.checked_uuid(instance.uuid)
+        with self.guests.translated("roll back the migration of", uuid):
+            guest = self.host.lookup(uuid)
             if guest is not None:
                 state, reason = guest.domain.state()
                 incoming = guest.is_active() and state == lm.VIR_DOMAIN_PAUSED and \
                     reason in (VIR_DOMAIN_PAUSED_MIGRATION, VIR_DOMAIN_PAUSED_STARTING_UP)
                 if guest.is_active() and not incoming:
                     LOG.error("Rollback of migration %s: instance %s runs on %s (state %s/"
-                              "%s); left alone", migration.uuid, uuid, self._nodename,
+                              "%s); left alone", migration.uuid, uuid, self.nodename,
                               state, reason)
                     return
                 guest.destroy()
                 guest.undefine()
                 LOG.info("Removed the failed incoming domain of %s", uuid)
-        inst_dir = self._instance_dir(uuid)
-        record = read_json(os.path.join(inst_dir, INCOMING_RECORD))
+        inst_dir = self.files.dir(uuid)
+        record = instance_files.read_json(os.path.join(inst_dir, INCOMING_RECORD))
         if migration.block_migration and record and record.get("migration") == migration.uuid:
-            self._remove_instance_dir(uuid)
+            self.files.remove(uuid)
             LOG.info("Removed the folder pre_live_migration made for %s", uuid)
 
     # --- source ----------------------------------------------------------------------
     def live_migration_start(self, instance, migration, dest_info, policy):
-        uuid = self._checked(instance)
+        uuid = instance_files.checked_uuid(instance.uuid)
         lconf = self.conf.libvirt
         block = bool(migration.block_migration)
         shared = bool(dest_info.get("shared_storage")) and not block
@@ -377,12 +339,12 @@ class LiveMigrationMixin:
         mapping = paths.destination_mapping(
             paths.host_paths(lconf.instances_path, lconf.image_cache_path, uuid),
             destination_paths(dest_info, uuid))
-        with self._translated("live-migrate", uuid):
-            guest = self._guest(instance)
+        with self.guests.translated("live-migrate", uuid):
+            guest = self.guests.get(instance)
             dest_xml, persist_xml = destination_xmls(guest, mapping)
             disk_sizes = self._disk_sizes(guest, "virtual-size") if block else []
         params = lm.migration_params(dest_info, policy, dest_xml, persist_xml)
-        write_json(os.path.join(self._instance_dir(uuid), MIGRATION_RECORD), {
+        instance_files.write_json(os.path.join(self.files.dir(uuid), MIGRATION_RECORD), {
             "uuid": migration.uuid, "instance_uuid": uuid,
             "source_compute": migration.source_compute, "source_node": migration.source_node,
             "dest_compute": migration.dest_compute, "dest_node": migration.dest_node,
@@ -392,55 +354,40 @@ class LiveMigrationMixin:
                  params.get(lm.PARAM_URI), flags, ", paths rewritten for %s" % (
                      mapping,) if lm.PARAM_DEST_XML in params else "")
         job = lm.LibvirtMigrationJob(
-            self._open_migration_connection, uuid, dest_info["uri"], params, flags,
-            lambda: self._domain_or_none(uuid), disk_sizes=disk_sizes)
+            self.host.open_private_connection, uuid, dest_info["uri"], params, flags,
+            lambda: self.guests.domain_or_none(uuid), disk_sizes=disk_sizes)
         return job.start()
-
-    def _open_migration_connection(self):
-        import libvirt
-
-        libvirt_host.start_event_loop()
-        conn = libvirt.open(self._host.uri)
-        try:
-            conn.setKeepAlive(5, 3)
-        except libvirt.libvirtError as exc:
-            LOG.warning("No keepalive on the migration connection: %s", exc)
-        return conn
-
-    def _domain_or_none(self, uuid):
-        guest = self._host.lookup(uuid)
-        return guest.domain if guest is not None else None
 
     def post_live_migration_at_source(self, instance):
         """Idempotent: the domain went with UNDEFINE_SOURCE; remove the folder
         unless it is shared with the destination (then only the record)."""
-        uuid = self._checked(instance)
-        with self._translated("clean up after migrating", uuid):
-            guest = self._host.lookup(uuid)
+        uuid = instance_files.checked_uuid(instance.uuid)
+        with self.guests.translated("clean up after migrating", uuid):
+            guest = self.host.lookup(uuid)
             if guest is not None:
                 if guest.is_active():
                     LOG.error("Instance %s still runs on %s after its migration; its "
-                              "files are kept", uuid, self._nodename)
+                              "files are kept", uuid, self.nodename)
                     return
                 guest.undefine()
-        inst_dir = self._instance_dir(uuid)
-        record = read_json(os.path.join(inst_dir, MIGRATION_RECORD))
+        inst_dir = self.files.dir(uuid)
+        record = instance_files.read_json(os.path.join(inst_dir, MIGRATION_RECORD))
         if record is None:
             return
         if record.get("shared_storage"):
             os.unlink(os.path.join(inst_dir, MIGRATION_RECORD))
         else:
-            self._remove_instance_dir(uuid)
+            self.files.remove(uuid)
 
     def adopt_live_migration(self, instance):
         """The outgoing migration job of ``instance`` still running in libvirt
         (after an agent restart), or None."""
-        uuid = self._checked(instance)
-        record = read_json(os.path.join(self._instance_dir(uuid), MIGRATION_RECORD))
+        uuid = instance_files.checked_uuid(instance.uuid)
+        record = instance_files.read_json(os.path.join(self.files.dir(uuid), MIGRATION_RECORD))
         if not record:
             return None
-        with self._translated("inspect", uuid):
-            dom = self._domain_or_none(uuid)
+        with self.guests.translated("inspect", uuid):
+            dom = self.guests.domain_or_none(uuid)
             if dom is None:
                 return None
             try:
@@ -453,8 +400,8 @@ class LiveMigrationMixin:
         LOG.info("Adopting the running live migration %s of %s to %s", record.get("uuid"),
                  uuid, record.get("dest_compute"))
         job = lm.AdoptedMigrationJob(
-            lambda: self._domain_or_none(uuid), record, flags=int(record.get("flags", 0)),
+            lambda: self.guests.domain_or_none(uuid), record, flags=int(record.get("flags", 0)),
             disk_sizes=record.get("disk_sizes") or ())
-        watch_domain = getattr(self._host, "watch_domain", None)
+        watch_domain = getattr(self.host, "watch_domain", None)
         return job.watch(watch_domain, uuid) if watch_domain else job
 

@@ -22,6 +22,7 @@ from vmctl.virt import driver as virt_driver
 from vmctl.virt.libvirt import cold_migration
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import driver as lv_driver
+from vmctl.virt.libvirt import instance_files
 from vmctl.virt.libvirt import transfer
 
 needs_qemu_img = pytest.mark.skipif(shutil.which("qemu-img") is None
@@ -165,7 +166,7 @@ def _driver(tmp_path, name, images, instances_path=None):
     conf.set_override("transfer_retry_delay", 0, "cold_migration")
     host = FakeHost()
     drv = lv_driver.LibvirtDriver(conf, image_client=images, host=host)
-    drv._nodename = name
+    drv._files.nodename = name
     os.makedirs(conf.libvirt.instances_path, exist_ok=True)
     return types.SimpleNamespace(conf=conf, drv=drv, host=host,
                                  instances=conf.libvirt.instances_path)
@@ -183,8 +184,8 @@ def pair(tmp_path):
     src, dst = _driver(tmp_path, "src", images), _driver(tmp_path, "dst", images)
     yield types.SimpleNamespace(src=src, dst=dst, images=images, tmp=tmp_path)
     for side in (src, dst):
-        if side.drv._endpoint is not None:
-            side.drv._endpoint.stop()
+        if side.drv._cold._endpoint is not None:
+            side.drv._cold._endpoint.stop()
 
 
 def _flavor(vcpus=1, memory_mb=128, root_gb=1, name="small"):
@@ -267,7 +268,7 @@ def test_resize_moves_grows_and_reverts_exactly(pair):
     assert pair.src.drv.held_migrations() == {}
     assert pair.src.drv.finish_revert_migration(inst, migration) == states.RUNNING
     # The offer died with the revert, and with nothing offered the endpoint stopped.
-    assert pair.src.drv._endpoint is None
+    assert pair.src.drv._cold._endpoint is None
     with pytest.raises(disk_transfer.BrokenStream):
         b"".join(transfer.HttpSource(manifest).read("disk", 0, manifest["token"]))
 
@@ -293,7 +294,7 @@ def test_confirm_drops_the_kept_copy(pair):
     assert b"".join(transfer.HttpSource(other_manifest).read(
         "disk", 0, other_manifest["token"]))
     pair.src.drv.confirm_migration(other, other_migration)
-    assert pair.src.drv._endpoint is None and pair.src.drv.held_migrations() == {}
+    assert pair.src.drv._cold._endpoint is None and pair.src.drv.held_migrations() == {}
 
 
 @needs_qemu_img
@@ -320,7 +321,7 @@ def test_same_host_resize_copies_locally(tmp_path):
     pair = types.SimpleNamespace(src=side, dst=side)
     migration, manifest = _move(pair, inst, _flavor(memory_mb=256, name="more"))
     assert manifest["shared_storage"] and manifest["url"] is None
-    assert side.drv._endpoint is None          # nothing served
+    assert side.drv._cold._endpoint is None          # nothing served
     resized = _resized(inst, _flavor(memory_mb=256, name="more"))
     assert side.drv.finish_migration(resized, migration, manifest, True) == states.RUNNING
     assert side.host.domains[inst.uuid].parsed.memory_mb == 256
@@ -336,7 +337,7 @@ def test_held_migrations_ignore_other_hosts_copies(tmp_path):
         u = str(uuid.uuid4())
         folder = os.path.join(side.instances, u + "_resize")
         os.makedirs(folder)
-        cold_migration.write_private_json(os.path.join(folder, "resize.json"),
+        instance_files.write_private_json(os.path.join(folder, "resize.json"),
                                           {"migration_uuid": host, "source_host": host})
     os.makedirs(os.path.join(side.instances, "junk_resize"))
     assert list(side.drv.held_migrations().values()) == ["one"]
@@ -357,7 +358,7 @@ def test_evacuation_reuses_the_disk_on_shared_storage(pair, tmp_path):
     assert _has_guest_data(disk_path)
     assert disk.backing_file(disk_path) == os.path.join(new.conf.libvirt.image_cache_path,
                                                         "img")
-    assert cold_migration.folder_owner(os.path.join(shared, inst.uuid)) == "new"
+    assert instance_files.folder_owner(os.path.join(shared, inst.uuid)) == "new"
     # The old host comes back and cleans up: its domain goes, the folder stays.
     pair.src.drv.destroy(inst)
     assert inst.uuid not in pair.src.host.domains

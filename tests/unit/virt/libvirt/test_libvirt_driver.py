@@ -15,8 +15,12 @@ from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
 from vmctl.virt import driver as virt_driver
 from vmctl.virt.libvirt import config
+from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import driver as lv_driver
 from vmctl.virt.libvirt import guest as lv_guest
+from vmctl.virt.libvirt import guests as libvirt_guests
+from vmctl.virt.libvirt import instance_files
+from vmctl.virt.libvirt import instance_images
 
 needs_qemu_img = pytest.mark.skipif(shutil.which("qemu-img") is None,
                                     reason="qemu-img is not installed")
@@ -25,10 +29,10 @@ needs_qemu_img = pytest.mark.skipif(shutil.which("qemu-img") is None,
 # --- pure helpers --------------------------------------------------------------
 def test_checked_uuid():
     u = str(uuid.uuid4())
-    assert lv_driver.checked_uuid(u.upper()) == u
+    assert instance_files.checked_uuid(u.upper()) == u
     for bad in ("../../etc", "", "x"):
         with pytest.raises(virt_driver.VirtError):
-            lv_driver.checked_uuid(bad)
+            instance_files.checked_uuid(bad)
 
 
 @pytest.mark.parametrize("virt_type, mode, model, expected", [
@@ -40,12 +44,12 @@ def test_checked_uuid():
     ("kvm", "none", "", None),
 ])
 def test_cpu_config(virt_type, mode, model, expected):
-    assert lv_driver.cpu_config(virt_type, mode, model) == expected
+    assert libvirt_guests.cpu_config(virt_type, mode, model) == expected
 
 
 def test_custom_cpu_needs_a_model():
     with pytest.raises(virt_driver.VirtError, match="cpu_model"):
-        lv_driver.cpu_config("kvm", "custom", "")
+        libvirt_guests.cpu_config("kvm", "custom", "")
 
 
 @pytest.mark.parametrize("given, expected", [
@@ -55,7 +59,7 @@ def test_custom_cpu_needs_a_model():
     ("console=ttyS00", "console=ttyS00 console=ttyS0"),
 ])
 def test_kernel_cmdline(given, expected):
-    assert lv_driver.kernel_cmdline(given) == expected
+    assert instance_images.kernel_cmdline(given) == expected
 
 
 def test_tail_lines(tmp_path):
@@ -246,7 +250,7 @@ def test_failed_start_cleans_up_but_keeps_cache(env):
 
 @needs_qemu_img
 def test_flavor_smaller_than_image_is_refused(env, monkeypatch):
-    monkeypatch.setattr(lv_driver.disk, "GiB", 1024 * 1024)   # root_gb=1 -> 1 MiB
+    monkeypatch.setattr(disk, "GiB", 1024 * 1024)   # root_gb=1 -> 1 MiB
     with pytest.raises(virt_driver.VirtError, match="smaller than the image"):
         env.drv.spawn(_instance())
 

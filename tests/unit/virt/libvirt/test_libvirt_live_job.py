@@ -11,6 +11,8 @@ import pytest
 from vmctl.compute.live_migration import config as policy_config
 from vmctl.virt import driver as virt_driver
 from vmctl.virt import live_job as job_stats
+from vmctl.virt.libvirt import guests as libvirt_guests
+from vmctl.virt.libvirt import instance_files
 from vmctl.virt.libvirt import live_job as lm
 from vmctl.virt.libvirt import live_migration as lvm
 
@@ -111,10 +113,10 @@ def test_destination_check(theirs, block, expected):
 
 
 def test_storage_id_is_shared_through_the_folder(tmp_path):
-    first = lvm.storage_id(str(tmp_path / "inst"))
-    assert lvm.storage_id(str(tmp_path / "inst")) == first
-    assert lvm.storage_id(str(tmp_path / "other")) != first
-    assert os.listdir(tmp_path / "inst") == [lvm.STORAGE_ID_FILE]
+    first = instance_files.storage_id(str(tmp_path / "inst"))
+    assert instance_files.storage_id(str(tmp_path / "inst")) == first
+    assert instance_files.storage_id(str(tmp_path / "other")) != first
+    assert os.listdir(tmp_path / "inst") == [instance_files.STORAGE_ID_FILE]
 
 
 def test_host_arch():
@@ -354,14 +356,14 @@ class Guest:
 
 
 def _driver(tmp_path, guest=None):
-    from vmctl.virt.libvirt import driver as lv_driver
-    drv = lv_driver.LibvirtDriver.__new__(lv_driver.LibvirtDriver)
-    drv.conf = types.SimpleNamespace(libvirt=types.SimpleNamespace(
+    """The live migrator of host h9, its domain ``guest`` (or none)."""
+    lconf = types.SimpleNamespace(
         instances_path=str(tmp_path / "instances"), image_cache_path=str(tmp_path / "_base"),
-        migration_uri="", host_ip="10.0.0.9"))
-    drv._host = types.SimpleNamespace(lookup=lambda u: guest, invalidate=lambda: None)
-    drv._nodename = "h9"
-    return drv
+        migration_uri="", host_ip="10.0.0.9")
+    host = types.SimpleNamespace(lookup=lambda u: guest, invalidate=lambda: None)
+    files = instance_files.InstanceFiles(lconf.instances_path, nodename="h9")
+    return lvm.LiveMigrator(types.SimpleNamespace(libvirt=lconf), host,
+                            libvirt_guests.Guests(host, files, lconf), images=None, files=files)
 
 
 def _inst_dir(drv, inst, records):
@@ -369,7 +371,7 @@ def _inst_dir(drv, inst, records):
     os.makedirs(path)
     open(os.path.join(path, "disk"), "w").close()
     for name, value in records.items():
-        lvm.write_json(os.path.join(path, name), value)
+        instance_files.write_json(os.path.join(path, name), value)
     return path
 
 
@@ -435,7 +437,7 @@ def test_adopt_needs_a_record_and_an_outgoing_job(tmp_path):
     drv = _driver(tmp_path, Guest(dom))
     _inst_dir(drv, inst, {})
     assert drv.adopt_live_migration(inst) is None          # no record
-    lvm.write_json(os.path.join(drv.conf.libvirt.instances_path, inst.uuid,
+    instance_files.write_json(os.path.join(drv.conf.libvirt.instances_path, inst.uuid,
                                 lvm.MIGRATION_RECORD), {"uuid": "m-1", "flags": BASE,
                                                         "dest_compute": "h2"})
     assert drv.adopt_live_migration(inst) is None          # no job
