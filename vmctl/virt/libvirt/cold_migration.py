@@ -24,7 +24,9 @@ flavor's vCPUs and memory; started if the guest was running.
 
 Revert at the source renames ``<uuid>_resize`` back, defines the saved
 XML and starts the guest if it ran: the old flavor, disk and power state,
-exactly. Confirm removes ``<uuid>_resize`` and stops offering it.
+exactly. A saved definition naming another folder of the instance (another
+host's, left by a live migration before issue 11's fix) is pointed at this
+host's folder first (``paths.relocate_instance_paths``). Confirm removes ``<uuid>_resize`` and stops offering it.
 
 Shared storage (``prepare_migration_target`` returns this host's storage
 id; equal ids mean one instances path): nothing crosses the network; the
@@ -50,6 +52,7 @@ from vmctl.virt import driver
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import instance_files
+from vmctl.virt.libvirt import paths
 from vmctl.virt.libvirt import transfer
 
 LOG = logging.getLogger(__name__)
@@ -174,7 +177,7 @@ class ColdMigrator:
                       "files": [transfer.file_entry(n, os.path.join(inst_dir, n))
                                 for n in FILES]}
             with open(os.path.join(inst_dir, DOMAIN_XML), "w") as f:
-                f.write(xml)
+                f.write(paths.relocate_instance_paths(xml, instance_uuid, inst_dir))
             instance_files.write_private_json(os.path.join(inst_dir, RECORD), record)
             os.rename(inst_dir, self._kept_dir(instance_uuid))
         except OSError as exc:
@@ -309,7 +312,8 @@ class ColdMigrator:
                 return self._restored_already(instance, instance_uuid, inst_dir)
         with self.guests.translated("revert the migration of", instance_uuid):
             with open(os.path.join(inst_dir, DOMAIN_XML)) as f:
-                guest = self.guests.define(f.read())
+                xml = paths.relocate_instance_paths(f.read(), instance_uuid, inst_dir)
+            guest = self.guests.define(xml)
             if restored_power_on(record) and not guest.is_active():
                 guest.start()
             power_state = guest.power_state()

@@ -104,3 +104,18 @@ def foreign_paths(xml, own_prefixes, exists=os.path.exists):
         if in_instance_dir or (a_file and not exists(path)):
             found.append(path)
     return found
+
+
+def relocate_instance_paths(xml, instance_uuid, inst_dir):
+    """The domain XML with every path through another folder of the instance
+    (``<elsewhere>/<uuid>/...``: another host's instance folder) moved to
+    ``inst_dir``. Repairs a definition an older live migration left naming
+    the source's folder; the same string when nothing moves."""
+    inst_dir = inst_dir.rstrip("/")
+    mapping = {}
+    for _element, _attr, path in _paths(ET.fromstring(xml)):
+        parts = path.split("/")
+        if instance_uuid in parts and not _under(path, inst_dir):
+            prefix = "/".join(parts[:parts.index(instance_uuid) + 1])
+            mapping[prefix] = inst_dir
+    return rewrite_paths(xml, mapping)

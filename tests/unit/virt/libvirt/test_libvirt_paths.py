@@ -93,3 +93,14 @@ def test_the_destinations_paths_come_from_the_destination():
     assert found == {"instance_dir": f"/d/i/{UUID}", "image_cache_path": "/d/c"}
     with pytest.raises(virt_driver.VirtError, match="did not report its instances_path"):
         lvm.destination_paths({"host": "h2", "image_cache_path": "/d/c"}, UUID)
+
+
+def test_a_definition_naming_another_hosts_folder_is_relocated_before_a_revert():
+    here = DST["instance_dir"]
+    out = paths.relocate_instance_paths(XML, UUID, here)
+    assert f"file=\"{here}/disk\"" in out and f"path=\"{here}/console.log\"" in out
+    assert "/w/hosts/h1/instances/" + UUID not in out
+    assert "<kernel>/w/hosts/h1/_base/k</kernel>" in out      # not an instance folder
+    assert paths.relocate_instance_paths(out, UUID, here) is out
+    kept = XML.replace(f"/{UUID}/", f"/{UUID}_resize/")
+    assert paths.relocate_instance_paths(kept, UUID, here) is kept
