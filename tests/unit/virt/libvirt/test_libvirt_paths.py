@@ -104,3 +104,24 @@ def test_a_definition_naming_another_hosts_folder_is_relocated_before_a_revert()
     assert paths.relocate_instance_paths(out, UUID, here) is out
     kept = XML.replace(f"/{UUID}/", f"/{UUID}_resize/")
     assert paths.relocate_instance_paths(kept, UUID, here) is kept
+
+
+def _migrator(tmp_path, defined):
+    lconf = types.SimpleNamespace(instances_path="/w/hosts/h2/instances",
+                                  image_cache_path="/w/hosts/h2/_base")
+    host = types.SimpleNamespace(define=defined.append)
+    files = types.SimpleNamespace(nodename="h2")
+    return lvm.LiveMigrator(types.SimpleNamespace(libvirt=lconf), host,
+                            types.SimpleNamespace(), images=None, files=files)
+
+
+def test_an_arrived_guest_with_a_stale_persistent_definition_is_redefined(tmp_path):
+    source = XML.replace("<disk type='file'><source file='/w/hosts/h1/instances2/x'/></disk>",
+                         "")
+    live = paths.rewrite_paths(source, paths.destination_mapping(SRC, DST))
+    defined = []
+    _migrator(tmp_path, defined)._check_own_paths(Guest(live, source), UUID)
+    assert defined == [live]
+    defined.clear()
+    _migrator(tmp_path, defined)._check_own_paths(Guest(live, live), UUID)
+    assert defined == []
