@@ -13,7 +13,8 @@ The code reads its rows (``step(flow, name)``), so this file is what a move
 may do to an instance. The statuses of the migration record that moves along
 with it are in ``migration_states.py``; the power actions (stop, start,
 reboot...) are ``states.ACTIONS``. tests/unit/test_instance_tasks.py checks
-the table is consistent and that no compare-and-swap bypasses it.
+the table is consistent and that no compare-and-swap bypasses it;
+doc/state-diagrams.md draws it (``python -m vmctl.state_diagrams``).
 """
 
 import collections
