@@ -34,7 +34,7 @@ def _step(expects, sets, to_vm_states=(KEEP,), from_vm_states=None):
     return Step(expects, from_vm_states, sets, to_vm_states)
 
 
-# Task states of the cold moves (resize_heal.py heals them).
+# The task states of a cold migration or resize on its way to the destination.
 _COLD = (s.RESIZE_PREP, s.RESIZE_MIGRATING, s.RESIZE_MIGRATED, s.RESIZE_FINISH)
 
 FLOWS = {
