@@ -8,8 +8,8 @@ progress, force the migration to complete, or abort it.
 """
 
 from vmctl import exception
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.api import errors
 from vmctl.api import microversion as mv
 from vmctl.api import server_moves
@@ -47,9 +47,10 @@ def migrate_live(api, server_id, value):
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         if host and host == row.host:
             raise errors.BadRequest("The destination host %s is the instance's own host." % host)
+        start = instance_tasks.step("live_migration", "start")
         if not db_instances.compare_and_swap(
-                session, row.uuid, {"task_state": states.MIGRATING},
-                expected_task_state=None, expected_vm_states=states.LIVE_MIGRATE_FROM):
+                session, row.uuid, {"task_state": start.sets},
+                expected_task_state=start.expects, expected_vm_states=start.from_vm_states):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message("os-migrateLive", row))
         migration = server_moves.create_migration(api, session, row, ms.LIVE, ms.ACCEPTED,

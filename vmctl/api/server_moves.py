@@ -18,6 +18,7 @@ import secrets
 import string
 
 from vmctl import exception
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.api import errors
@@ -85,9 +86,10 @@ def _start_move(api, server_id, kind, action, host=None, new_flavor=None):
             _check_new_flavor(row, new_flavor)
         if host and host == row.host and not api.conf.allow_resize_to_same_host:
             raise errors.BadRequest("The target host can't be the same one.")
+        start = instance_tasks.step("cold_migration", "start")
         if not db_instances.compare_and_swap(
-                session, row.uuid, {"task_state": states.RESIZE_PREP},
-                expected_task_state=None, expected_vm_states=states.RESIZE_FROM):
+                session, row.uuid, {"task_state": start.sets},
+                expected_task_state=start.expects, expected_vm_states=start.from_vm_states):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message(action, row))
         migration = create_migration(api, session, row, kind, ms.PRE_MIGRATING, host,
@@ -112,7 +114,7 @@ def confirm_resize(api, server_id, value):
     api.authorize(policies.CONFIRM_RESIZE)
     validation.validate(confirm_resize.request_schema, {"confirmResize": value})
     row, migration = _end_resize(api, server_id, "confirmResize",
-                                 states.RESIZE_CONFIRMING, ms.CONFIRMING)
+                                 instance_tasks.step("confirm_resize", "start"), ms.CONFIRMING)
     api.conductor.confirm_resize(api.ctx, row.uuid, migration.uuid)
     return Reply(204)
 
@@ -122,22 +124,22 @@ def revert_resize(api, server_id, value):
     api.authorize(policies.REVERT_RESIZE)
     validation.validate(revert_resize.request_schema, {"revertResize": value})
     row, migration = _end_resize(api, server_id, "revertResize",
-                                 states.RESIZE_REVERTING, ms.REVERTING)
+                                 instance_tasks.step("revert_resize", "start"), ms.REVERTING)
     api.conductor.revert_resize(api.ctx, row.uuid, migration.uuid)
     return Reply(202)
 
 
-def _end_resize(api, server_id, action, task_state, status):
+def _end_resize(api, server_id, action, start, status):
     with api.db.transaction() as session:
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         waiting = [m for m in db_migrations.unfinished_moves(session, row.uuid)
                    if m.status == ms.FINISHED]
-        if row.vm_state != states.RESIZED or row.task_state is not None:
+        if row.vm_state not in start.from_vm_states or row.task_state not in start.expects:
             raise errors.Conflict(servers.conflict_message(action, row))
         if not waiting:
             raise errors.BadRequest("Instance has not been resized.")
         if not db_migrations.begin_resize_end(session, row.uuid, waiting[-1].uuid,
-                                              task_state, status):
+                                              start, status):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message(action, row))
         db_actions.start(session, api.ctx, row.uuid, action)
@@ -162,9 +164,10 @@ def evacuate(api, server_id, value):
             raise errors.NotFound("Compute host %s not found." % host)
         row = db_instances.get(session, server_id, project_id=api.project_scope())
         _check_evacuable(api, session, row, host)
+        start = instance_tasks.step("evacuate", "start")
         if not db_instances.compare_and_swap(
-                session, row.uuid, {"task_state": states.REBUILDING},
-                expected_task_state=None, expected_vm_states=states.EVACUATE_FROM):
+                session, row.uuid, {"task_state": start.sets},
+                expected_task_state=start.expects, expected_vm_states=start.from_vm_states):
             session.refresh(row)
             raise errors.Conflict(servers.conflict_message("evacuate", row))
         migration = create_migration(

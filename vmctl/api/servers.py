@@ -8,6 +8,7 @@ import uuid
 import sqlalchemy as sa
 
 from vmctl import exception
+from vmctl import instance_tasks
 from vmctl import states
 from vmctl.api import availability_zones
 from vmctl.api import errors
@@ -276,7 +277,7 @@ def _create_one(api, session, server, flavor, reservation_id, index, count,
         "reservation_id": reservation_id,
         "launch_index": index,
         "vm_state": states.BUILDING,
-        "task_state": states.SCHEDULING,
+        "task_state": instance_tasks.step("build", "create").sets,
         "power_state": states.NOSTATE,
         "availability_zone": server.get("availability_zone"),
         "flavor": db_flavors.snapshot(flavor),
@@ -300,7 +301,7 @@ def _cast_build(api, uuids):
                 db_instances.compare_and_swap(
                     session, instance_uuid,
                     {"vm_state": states.ERROR, "task_state": None},
-                    expected_task_state=states.SCHEDULING)
+                    expected_task_state=instance_tasks.step("build", "cast_failed").expects)
                 db_instances.add_fault(session, instance_uuid, 500,
                                        "Could not reach the conductor")
         raise errors.ApiError("Could not reach the conductor; the servers "
@@ -313,9 +314,9 @@ def delete(api, server_id):
     api.authorize(policies.DELETE)
     with api.db.transaction() as session:
         row = db_instances.get(session, server_id, project_id=api.project_scope())
+        start = instance_tasks.step("delete", "start")
         swapped = db_instances.compare_and_swap(
-            session, row.uuid, {"task_state": states.DELETING},
-            expected_task_state=states.INTERRUPTIBLE_BY_DELETE)
+            session, row.uuid, {"task_state": start.sets}, expected_task_state=start.expects)
         if not swapped:
             session.refresh(row)
             raise errors.Conflict(conflict_message("delete", row))

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from vmctl import exception
+from vmctl import instance_tasks
 from vmctl import states
 from vmctl.db import models
 
@@ -59,6 +60,8 @@ def compare_and_swap(session, uuid, values, expected_task_state=_UNSET,
 
 
 def _task_state_is(expected):
+    if isinstance(expected, (tuple, list, set, frozenset)) and len(expected) == 1:
+        expected = next(iter(expected))
     if isinstance(expected, (tuple, list, set, frozenset)):
         expected = list(expected)
         clause = INSTANCE.task_state.in_([t for t in expected if t is not None])
@@ -81,7 +84,7 @@ def soft_delete(session, uuid, only_if_deleting_on=_UNSET):
     if row is None:
         return False
     if only_if_deleting_on is not _UNSET and (
-            row.task_state != states.DELETING
+            row.task_state not in instance_tasks.step("delete", "deleted").expects
             or row.host not in (None, only_if_deleting_on)):
         return False
     now = models.utcnow()

@@ -4,7 +4,6 @@ import sqlalchemy as sa
 
 from vmctl import exception
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.db import api as db_api
 from vmctl.db import instances as db_instances
 from vmctl.db import models
@@ -150,14 +149,15 @@ def finished_before(session, cutoff):
         .order_by(MIGRATION.id)))
 
 
-def begin_resize_end(session, instance_uuid, migration_uuid, task_state, status):
-    """confirm/revert: the instance (resting in resized) takes ``task_state``
+def begin_resize_end(session, instance_uuid, migration_uuid, start, status):
+    """confirm/revert: the instance takes the ``start`` step (an
+    ``instance_tasks`` row: resized at rest -> resize_confirming/_reverting)
     and its migration moves finished -> ``status``, both or neither (a
     savepoint). False when either had moved on."""
     savepoint = session.begin_nested()
-    if (db_instances.compare_and_swap(session, instance_uuid, {"task_state": task_state},
-                                      expected_task_state=None,
-                                      expected_vm_states=[states.RESIZED])
+    if (db_instances.compare_and_swap(session, instance_uuid, {"task_state": start.sets},
+                                      expected_task_state=start.expects,
+                                      expected_vm_states=start.from_vm_states)
             and move(session, migration_uuid, status, expected=[ms.FINISHED])):
         savepoint.commit()
         return True

@@ -13,6 +13,7 @@ import logging
 import oslo_messaging as messaging
 
 from vmctl import exception
+from vmctl import instance_tasks
 from vmctl import states
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
@@ -92,27 +93,29 @@ class BuildTask:
     def _apply_placement(self, ctx, session, row, result, attempt_hosts):
         if result.get("host") is None:
             reason = result.get("reason") or ""
-            self._fail(ctx, session, row.uuid, states.SCHEDULING, SCHEDULE_EVENT,
-                       exception.NoValidHost(reason=reason).message,
+            self._fail(ctx, session, row.uuid, instance_tasks.step("build", "no_valid_host"),
+                       SCHEDULE_EVENT, exception.NoValidHost(reason=reason).message,
                        attempt_hosts[-1] if attempt_hosts else None)
             return None
+        placed = instance_tasks.step("build", "placed")
         swapped = db_instances.compare_and_swap(
             session, row.uuid, {"host": result["host"], "node": result["node"],
-                                "task_state": states.SPAWNING},
-            expected_task_state=states.SCHEDULING)
+                                "task_state": placed.sets},
+            expected_task_state=placed.expects)
         if not swapped:
             return None
         db_actions.event_finish(session, row.uuid, ctx.request_id, SCHEDULE_EVENT, "Success")
-        row.host, row.node, row.task_state = result["host"], result["node"], states.SPAWNING
+        row.host, row.node, row.task_state = result["host"], result["node"], placed.sets
         inst = instance_obj.Instance.from_db(row)
         return result["host"], inst, result["node"], list(attempt_hosts) + [result["host"]]
 
-    def _fail(self, ctx, session, uuid, expected_task, event, message, host):
-        """ERROR with a fault; the instance is on no host (nothing runs it)."""
+    def _fail(self, ctx, session, uuid, failed, event, message, host):
+        """ERROR with a fault (``failed``: the instance_tasks step); the
+        instance is on no host (nothing runs it)."""
         if not db_instances.compare_and_swap(
                 session, uuid, {"vm_state": states.ERROR, "task_state": None,
                                 "host": None, "node": None},
-                expected_task_state=expected_task):
+                expected_task_state=failed.expects):
             return
         db_instances.add_fault(session, uuid, 500, message, host=host)
         if event:
@@ -134,7 +137,8 @@ class BuildTask:
                 session, uuid, {"vm_state": states.ACTIVE, "task_state": None,
                                 "power_state": power_state,
                                 "launched_at": models.utcnow()},
-                expected_task_state=states.SPAWNING, expected_host=host)
+                expected_task_state=instance_tasks.step("build", "spawned").expects,
+                expected_host=host)
             if swapped:
                 db_actions.event_finish(session, uuid, ctx.request_id, SPAWN_EVENT,
                                         "Success", host=host, start_time=start)
@@ -151,8 +155,9 @@ class BuildTask:
 
     def _build_failed(self, ctx, uuid, host, reason, attempt_hosts, start):
         retry = len(attempt_hosts) < self.conf.scheduler.max_attempts
+        failed = instance_tasks.step("build", "reschedule" if retry else "spawn_failed")
         if retry:
-            values = {"host": None, "node": None, "task_state": states.SCHEDULING}
+            values = {"host": None, "node": None, "task_state": failed.sets}
         else:
             values = {"host": None, "node": None, "task_state": None,
                       "vm_state": states.ERROR}
@@ -160,7 +165,7 @@ class BuildTask:
             db_actions.event_finish(session, uuid, ctx.request_id, SPAWN_EVENT, "Error",
                                     host=host, details=reason, start_time=start)
             moved = db_instances.compare_and_swap(session, uuid, values,
-                                                  expected_task_state=states.SPAWNING,
+                                                  expected_task_state=failed.expects,
                                                   expected_host=host)
             if moved:
                 db_claims.release_in(session, uuid)

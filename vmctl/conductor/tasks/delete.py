@@ -7,7 +7,7 @@ destroys any leftover guest when it comes back: see the agent's recovery).
 
 import logging
 
-from vmctl import states
+from vmctl import instance_tasks
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances
@@ -60,10 +60,11 @@ class DeleteTask:
             else:
                 LOG.debug("Guest of %s removed from %s (not a delete)", uuid, host)
             return
+        failed = instance_tasks.step("delete", "failed")
         with self.db.transaction() as session:
             if not db_instances.compare_and_swap(session, uuid,
                                                  {"vm_state": "error", "task_state": None},
-                                                 expected_task_state=states.DELETING,
+                                                 expected_task_state=failed.expects,
                                                  expected_host=host):
                 return
             db_instances.add_fault(session, uuid, 500, "Delete failed on %s: %s" % (host, reason),

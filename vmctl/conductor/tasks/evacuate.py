@@ -21,6 +21,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import build
@@ -57,7 +58,8 @@ class EvacuateTask:
         placed, why = self._schedule(ctx, row, m, host)
         if placed is None:
             self.resizes.settle(ctx, migration_uuid, ms.ERROR, {"task_state": None},
-                                (states.REBUILDING,), EVENT_SCHEDULE, False, why)
+                                instance_tasks.step("evacuate", "no_host").expects,
+                                EVENT_SCHEDULE, False, why)
             return
         with self.db.transaction() as session:
             moved = db_migrations.move(session, migration_uuid, ms.PRE_MIGRATING, {
@@ -100,7 +102,8 @@ class EvacuateTask:
                                                         m.source_compute))
             self.resizes.settle(ctx, m.uuid, ms.ERROR,
                                 {"vm_state": states.ERROR, "task_state": None},
-                                (states.REBUILDING,), EVENT_REBUILD, False, reason,
+                                instance_tasks.step("evacuate", "failed").expects,
+                                EVENT_REBUILD, False, reason,
                                 host=m.dest_compute, fault=why, started_at=started_at)
             return
         power = info.get("power_state", states.NOSTATE)
@@ -111,7 +114,8 @@ class EvacuateTask:
             db_claims.release_in(session, m.instance_uuid)
             db_claims.move_consumer_in(session, m.uuid, m.instance_uuid)
 
-        settled = self.resizes.settle(ctx, m.uuid, ms.DONE, values, (states.REBUILDING,),
+        settled = self.resizes.settle(ctx, m.uuid, ms.DONE, values,
+                                      instance_tasks.step("evacuate", "rebuilt").expects,
                                       EVENT_REBUILD, True, host=m.dest_compute,
                                       claims=claims, started_at=started_at)
         with self.db.reader() as session:

@@ -30,6 +30,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import live_migrate
@@ -130,8 +131,9 @@ class HealTask:
             running = db_migrations.in_progress_for_instance(session, row.uuid, ms.LIVE)
         if not running:
             with self.db.transaction() as session:
+                no_record = instance_tasks.step("live_migration", "heal_no_record")
                 db_instances.compare_and_swap(session, row.uuid, {"task_state": None},
-                                              expected_task_state=states.MIGRATING)
+                                              expected_task_state=no_record.expects)
             return
         migration = running[-1]
         if found["exists"] and not states.runs_as_before(row, found["power_state"]):

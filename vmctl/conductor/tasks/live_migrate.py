@@ -24,6 +24,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import build
@@ -186,8 +187,9 @@ class LiveMigrateTask:
             values["vm_state"] = states.ERROR
         if outcome == ms.COMPLETED:
             values.update(host=migration.dest_compute, node=migration.dest_node)
+        end = instance_tasks.step("live_migration", "end")
         if not db_instances.compare_and_swap(session, migration.instance_uuid, values,
-                                             expected_task_state=states.MIGRATING,
+                                             expected_task_state=end.expects,
                                              expected_host=migration.source_compute):
             LOG.warning("Instance %s was not migrating from %s when its migration %s "
                         "ended", migration.instance_uuid, migration.source_compute,

@@ -35,6 +35,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import build
@@ -141,9 +142,10 @@ class ResizeTask:
             moved = db_migrations.move(session, migration_uuid, ms.MIGRATING, {
                 "dest_compute": dest["host"], "dest_node": dest["node"]},
                 expected=[ms.PRE_MIGRATING])
+            hand_over = instance_tasks.step("cold_migration", "hand_to_source")
             swapped = moved and db_instances.compare_and_swap(
-                session, row.uuid, {"task_state": states.RESIZE_MIGRATING},
-                expected_task_state=states.RESIZE_PREP, expected_host=row.host)
+                session, row.uuid, {"task_state": hand_over.sets},
+                expected_task_state=hand_over.expects, expected_host=row.host)
             if not swapped:
                 # Deleted (or healed) while we looked for a destination.
                 db_migrations.move(session, migration_uuid, ms.ERROR)
@@ -159,7 +161,8 @@ class ResizeTask:
         """Nothing moved yet: the migration ends in error, the instance rests
         where it is, the migration's claims are released."""
         self.settle(ctx, migration_uuid, ms.ERROR, {"task_state": None},
-                    (states.RESIZE_PREP, states.RESIZE_MIGRATING), EVENT_PREP, False, why)
+                    instance_tasks.step("cold_migration", "no_destination").expects,
+                    EVENT_PREP, False, why)
 
     # --- the end of a move, in one transaction --------------------------------------
     def settle(self, ctx, migration_uuid, outcome, values, expected_tasks, event, ok,
@@ -206,7 +209,8 @@ class ResizeTask:
         event = STEP_EVENTS["migrated"]
         if not ok:
             self.settle(ctx, m.uuid, ms.ERROR, {"task_state": None},
-                        (states.RESIZE_MIGRATING, states.RESIZE_MIGRATED), event, False,
+                        instance_tasks.step("cold_migration", "source_failed").expects,
+                        event, False,
                         "The source could not hand over the disk: %s" % reason,
                         host=m.source_compute, started_at=started_at)
             self._cleanup(ctx, m, row, m.dest_compute)
@@ -214,10 +218,10 @@ class ResizeTask:
         with self.db.transaction() as session:
             moved = m.status == ms.POST_MIGRATING or db_migrations.move(
                 session, m.uuid, ms.POST_MIGRATING, expected=[ms.MIGRATING])
+            offered = instance_tasks.step("cold_migration", "disk_offered")
             swapped = moved and db_instances.compare_and_swap(
-                session, m.instance_uuid, {"task_state": states.RESIZE_MIGRATED},
-                expected_task_state=(states.RESIZE_MIGRATING, states.RESIZE_MIGRATED),
-                expected_host=m.source_compute)
+                session, m.instance_uuid, {"task_state": offered.sets},
+                expected_task_state=offered.expects, expected_host=m.source_compute)
             if swapped:
                 db_actions.event_finish(session, m.instance_uuid, ctx.request_id, event,
                                         "Success", host=m.source_compute,
@@ -228,9 +232,10 @@ class ResizeTask:
     def send_finish(self, ctx, migration_uuid, manifest):
         with self.db.transaction() as session:
             m = db_migrations.find(session, migration_uuid)
+            finish = instance_tasks.step("cold_migration", "finish_sent")
             if not db_instances.compare_and_swap(
-                    session, m.instance_uuid, {"task_state": states.RESIZE_FINISH},
-                    expected_task_state=states.RESIZE_MIGRATED):
+                    session, m.instance_uuid, {"task_state": finish.sets},
+                    expected_task_state=finish.expects):
                 return
             row = db_instances.find(session, m.instance_uuid)
             inst = instance_with_flavor(row, m.new_flavor)
@@ -247,7 +252,8 @@ class ResizeTask:
                     "power_state": info.get("power_state", states.NOSTATE)}
         with self.db.transaction() as session:
             swapped = db_instances.compare_and_swap(
-                session, m.instance_uuid, switched, expected_task_state=states.RESIZE_FINISH,
+                session, m.instance_uuid, switched,
+                expected_task_state=instance_tasks.step("cold_migration", "finished").expects,
                 expected_host=m.source_compute)
             # The instance is ours (resize_finish): nobody else moves the migration.
             if swapped and db_migrations.move(session, m.uuid, ms.FINISHED,
@@ -283,7 +289,8 @@ class ResizeTask:
         why = ("Reverting the resize failed on %s: %s. The server stays there with the "
                "new flavor; hard reboot or delete it." % (m.dest_compute, reason))
         self.settle(ctx, m.uuid, ms.ERROR, {"vm_state": states.ERROR, "task_state": None},
-                    (states.RESIZE_REVERTING,), STEP_EVENTS["dest_reverted"], False, reason,
+                    instance_tasks.step("revert_resize", "dest_failed").expects,
+                    STEP_EVENTS["dest_reverted"], False, reason,
                     host=m.dest_compute, fault=why, started_at=started_at)
         self._cleanup(ctx, m, row, m.source_compute)
 
@@ -291,7 +298,8 @@ class ResizeTask:
         event = STEP_EVENTS["reverted"]
         rollback = m.status == ms.POST_MIGRATING
         outcome = ms.ERROR if rollback else ms.REVERTED
-        expected = (states.RESIZE_FINISH,) if rollback else (states.RESIZE_REVERTING,)
+        expected = (instance_tasks.step("cold_migration", "rolled_back") if rollback
+                    else instance_tasks.step("revert_resize", "reverted")).expects
 
         def claims(session, m):
             if not rollback:  # the instance held the destination since finish
@@ -325,7 +333,8 @@ class ResizeTask:
             power = row.power_state if row is not None else states.NOSTATE
             return {"task_state": None, "vm_state": states.resting_vm_state(power)}
 
-        self.settle(ctx, m.uuid, ms.CONFIRMED, values, (states.RESIZE_CONFIRMING,),
+        self.settle(ctx, m.uuid, ms.CONFIRMED, values,
+                    instance_tasks.step("confirm_resize", "confirmed").expects,
                     STEP_EVENTS["confirmed"], ok, details, host=m.source_compute,
                     started_at=started_at)
 

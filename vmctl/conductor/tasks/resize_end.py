@@ -10,6 +10,7 @@ computes, whose reports are settled by ResizeTask (resize.py).
 import datetime
 import logging
 
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import resize
@@ -115,7 +116,8 @@ def start_confirm(db, ctx, instance_uuid, migration_uuid, action):
     records the instance action. False if either had moved on."""
     with db.transaction() as session:
         if not db_migrations.begin_resize_end(session, instance_uuid, migration_uuid,
-                                              states.RESIZE_CONFIRMING, ms.CONFIRMING):
+                                              instance_tasks.step("confirm_resize", "start"),
+                                              ms.CONFIRMING):
             return False
         db_actions.start(session, ctx, instance_uuid, action)
         db_actions.event_start(session, instance_uuid, ctx.request_id, EVENT_CONFIRM)

@@ -24,6 +24,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import resize
@@ -66,7 +67,9 @@ class ResizeHealer:
     def _heal(self, ctx, row, m, task):
         if task == states.RESIZE_PREP or (task == states.REBUILDING
                                           and m.status == ms.ACCEPTED):
-            self.resizes.settle(ctx, m.uuid, ms.ERROR, {"task_state": None}, (task,),
+            lost = instance_tasks.step("cold_migration" if task == states.RESIZE_PREP
+                                       else "evacuate", "heal_lost")
+            self.resizes.settle(ctx, m.uuid, ms.ERROR, {"task_state": None}, lost.expects,
                                 resize.EVENT_PREP, False, LOST)
         elif task == states.REBUILDING:
             if not self._busy(ctx, m.dest_compute, row, m):
@@ -88,9 +91,10 @@ class ResizeHealer:
             return
         inst = resize.instance_with_flavor(row, m.new_flavor)
         prepared = self.compute.prep_resize(ctx, m.dest_compute, inst, resize.to_object(m))
+        resend = instance_tasks.step("cold_migration", "heal_resend")
         with self.db.transaction() as session:
-            if not db_instances.compare_and_swap(
-                    session, row.uuid, {"task_state": states.RESIZE_MIGRATING},
+            if task not in resend.expects or not db_instances.compare_and_swap(
+                    session, row.uuid, {"task_state": resend.sets},
                     expected_task_state=task):
                 return
         if not prepared.get("ok"):
