@@ -222,8 +222,8 @@ esac
 printf '%s\n' "$VMCTL_DB" > "$VMCTL_DATA/database"
 
 # --- 6. Configuration files --------------------------------------------------
-# One file shared by every daemon, plus one per compute naming its host (and,
-# with libvirt, its hypervisor).
+# One file shared by every daemon here; one per compute after step 7, when
+# the computes' service user exists.
 log "writing $CONF"
 cat > "$CONF" <<EOF
 # Written by devstack/stack.sh; rewritten on every run.
@@ -254,35 +254,6 @@ resource_report_interval = 10
 # The image service vmctl-api serves (computes download images from it).
 api_url = $API_URL/image
 EOF
-rm -f "$VMCTL_DATA"/compute*.conf
-for n in $(seq "$VMCTL_COMPUTES"); do
-    cat > "$VMCTL_DATA/compute$n.conf" <<EOF
-# Written by devstack/stack.sh: the compute agent of host compute$n.
-[DEFAULT]
-host = compute$n
-EOF
-    if [ "$VMCTL_VIRT" = libvirt ]; then
-        uri_var=VMCTL_LAB_H${n}_URI peer_var=VMCTL_LAB_H${n}_PEER_URI addr_var=VMCTL_LAB_H${n}_ADDR
-        mkdir -p "$HOSTS_DIR/compute$n/instances" "$HOSTS_DIR/compute$n/_base"
-        cat >> "$VMCTL_DATA/compute$n.conf" <<EOF
-
-[libvirt]
-# Software emulation (TCG): /dev/kvm on these machines is a PVM hypervisor
-# that only runs PVM guest kernels (see shared/KVM-LAB.md). On real hardware
-# with working KVM use virt_type = kvm (the default).
-virt_type = qemu
-# Lab host h$n's libvirtd, reached from the root namespace through its socket.
-connection_uri = ${!uri_var}
-migration_uri = ${!peer_var}
-host_ip = ${!addr_var}
-# Outside $LAB/h$n/ (bind-mounted inside the host), so the same path on
-# every host.
-instances_path = $HOSTS_DIR/compute$n/instances
-image_cache_path = $HOSTS_DIR/compute$n/_base
-EOF
-    fi
-done
-
 # --- 7. Database schema ------------------------------------------------------
 log "vmctl-manage db sync"
 "$BIN/vmctl-manage" --config-file "$CONF" db sync
@@ -311,17 +282,6 @@ if [ "$VMCTL_AUTH" = vmctl ]; then
     VMCTL_BOOTSTRAP_PASSWORD=$(cat "$SERVICE_PASSWORD_FILE") \
         "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username vmctl-compute \
         --project service --password-env VMCTL_BOOTSTRAP_PASSWORD
-    for n in $(seq "$VMCTL_COMPUTES"); do
-        chmod 600 "$VMCTL_DATA/compute$n.conf"
-        cat >> "$VMCTL_DATA/compute$n.conf" <<EOF
-
-[service_user]
-auth_url = $API_URL/identity/v3
-username = vmctl-compute
-password = $(cat "$SERVICE_PASSWORD_FILE")
-project_name = service
-EOF
-    done
     (umask 077; cat > "$CLOUDS_YAML" <<EOF
 # Written by devstack/stack.sh: OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
 clouds:
@@ -344,6 +304,32 @@ else
     rm -f "$ADMIN_PASSWORD_FILE" "$SERVICE_PASSWORD_FILE" "$CLOUDS_YAML"
     export VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
 fi
+# --- 7b. One configuration file per compute -----------------------------------
+# Built by vmctl-manage compute-conf (vmctl/deploy/compute_conf.py), the
+# code the kvm test fixture builds its computes' files with: the tests run
+# computes configured as these. Mode 0600 (the service user's password);
+# the password is read from its file, never put on a command line.
+rm -f "$VMCTL_DATA"/compute*.conf
+for n in $(seq "$VMCTL_COMPUTES"); do
+    args=(--output "$VMCTL_DATA/compute$n.conf" --host "compute$n"
+          --header "Written by devstack/stack.sh: the compute agent of host compute$n.")
+    if [ "$VMCTL_VIRT" = libvirt ]; then
+        # Lab host h$n's libvirtd, reached from the root namespace through its
+        # socket; TCG (/dev/kvm here runs only PVM guest kernels, see
+        # doc/kvm-lab.md); the agents offer disks to each other on loopback
+        # (the lab's addresses exist only inside its namespaces). Instances
+        # outside $LAB/h$n/ (bind-mounted inside the host), so the agent
+        # and the host's libvirtd see them at the same path.
+        mkdir -p "$HOSTS_DIR/compute$n/instances" "$HOSTS_DIR/compute$n/_base"
+        args+=(--lab-env "$LAB/lab.env" --lab-host "$n" --host-dir "$HOSTS_DIR/compute$n")
+    fi
+    if [ "$VMCTL_AUTH" = vmctl ]; then
+        args+=(--service-auth-url "$API_URL/identity/v3" --service-username vmctl-compute
+               --service-project service --service-password-file "$SERVICE_PASSWORD_FILE")
+    fi
+    "$BIN/vmctl-manage" compute-conf "${args[@]}" >/dev/null
+done
+
 # admin_token: a token of admin (noauth: admin:admin); fails while the API is down.
 admin_token() { "$BIN/python" "$TOP_DIR/devstack/token.py" "$API_URL" "$ADMIN_PASSWORD_FILE"; }
 
