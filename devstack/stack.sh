@@ -35,6 +35,7 @@ VMCTL_COMPUTES=${VMCTL_COMPUTES:-2}
 VMCTL_RABBIT_HOST=${VMCTL_RABBIT_HOST:-127.0.0.1}
 VMCTL_RABBIT_PORT=${VMCTL_RABBIT_PORT:-5672}
 VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
+VMCTL_GUEST_DIR=${VMCTL_GUEST_DIR:-}              # empty: $VMCTL_DATA/guest
 VMCTL_WAIT_SECONDS=${VMCTL_WAIT_SECONDS:-90}
 VMCTL_BOOT_SERVER=${VMCTL_BOOT_SERVER:-demo}      # empty: boot nothing
 VMCTL_LIVE_MIGRATE=${VMCTL_LIVE_MIGRATE:-1}       # 1: then live-migrate it to the other host
@@ -56,7 +57,7 @@ CONF=$VMCTL_DATA/vmctl.conf
 PIDS=$VMCTL_DATA/pids
 LOGS=$VMCTL_DATA/logs
 LAB=$VMCTL_DATA/lab          # tools/kvm-lab/hosts.sh DATADIR (bind-mounted parts: lab/hN/)
-GUEST=$VMCTL_DATA/guest      # guest/build.sh output
+GUEST=${VMCTL_GUEST_DIR:-$VMCTL_DATA/guest}   # guest/build.sh output (a cache)
 HOSTS_DIR=$VMCTL_DATA/hosts  # per compute: instances/, _base/ (outside lab/hN/)
 API_URL=http://127.0.0.1:$VMCTL_API_PORT
 KEYS=$VMCTL_DATA/fernet-keys             # token keys of the identity service
@@ -110,6 +111,9 @@ if [ -s "$VMCTL_DATA/virt" ] && [ "$(cat "$VMCTL_DATA/virt")" != "$VMCTL_VIRT" ]
 fi
 mkdir -p "$VMCTL_DATA" "$PIDS" "$LOGS" "$VMCTL_DATA/state"
 printf '%s\n' "$VMCTL_VIRT" > "$VMCTL_DATA/virt"
+# unstack.sh reads what to delete from here (its environment may differ).
+printf 'STACKED_RABBIT_VHOST=%q\nSTACKED_DB_NAME=%q\n' \
+    "$VMCTL_RABBIT_VHOST" "$VMCTL_DB_NAME" > "$VMCTL_DATA/stack.settings"
 
 # --- 1. Stop what an earlier run started (idempotence) ----------------------
 # unstack.sh stops exactly the processes our pid files name; the vhost, the
@@ -135,13 +139,21 @@ fi
 log "installing vmctl into $VMCTL_VENV (pip install -e)"
 "$VMCTL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$TOP_DIR"
 BIN=$VMCTL_VENV/bin
+# The `openstack` command (python-openstackclient, from PyPI) that the summary
+# suggests; installed once, kept on later runs.
+if [ ! -x "$BIN/openstack" ]; then
+    log "installing python-openstackclient into $VMCTL_VENV"
+    "$BIN/python" -m pip install --quiet --disable-pip-version-check python-openstackclient
+fi
 
 # --- 3. libvirt only: packages, the test guest, the two lab hosts -----------
 if [ "$VMCTL_VIRT" = libvirt ]; then
     log "QEMU, libvirt and libvirt-python (tools/kvm-lab/install-packages.sh)"
     "$TOP_DIR/tools/kvm-lab/install-packages.sh" "$VMCTL_VENV"
     log "building the test guest into $GUEST (guest/build.sh; cached)"
-    "$TOP_DIR/guest/build.sh" "$GUEST" >"$LOGS/guest-build.log" 2>&1 ||
+    mkdir -p "$GUEST"
+    # The lock tools/setup-test-env.sh and the kvm tests take: one build at a time.
+    flock "$GUEST/.build.lock" "$TOP_DIR/guest/build.sh" "$GUEST" >"$LOGS/guest-build.log" 2>&1 ||
         { tail -n 20 "$LOGS/guest-build.log" >&2; die "guest/build.sh failed; see $LOGS/guest-build.log"; }
     log "lab hosts $VMCTL_LAB_PREFIX-h1..h$VMCTL_COMPUTES on $VMCTL_LAB_NET.0/24 (tools/kvm-lab/hosts.sh up $LAB)"
     # unstack.sh needs the same settings to take this lab down.
