@@ -69,25 +69,10 @@ STARTED=$SECONDS
 log() { printf '\n==> [%ss] %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
 die() { printf 'stack.sh: %s\n' "$*" >&2; exit 1; }
 
-# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND once a second.
-wait_for() {
-    local what=$1 seconds=$2
-    shift 2
-    for _ in $(seq "$seconds"); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 1
-    done
-    die "$what did not come up within ${seconds}s"
-}
-
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-
-# apt_install PACKAGE...: install Debian packages (needs root).
-apt_install() {
-    [ "$(id -u)" -eq 0 ] || die "need root to apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+# wait_for, port_open, apt_install, ensure_rabbitmq/mariadb/postgresql
+# (shared with tools/setup-test-env.sh).
+# shellcheck source=../tools/services.sh
+. "$TOP_DIR/tools/services.sh"
 
 # --- 0. Check the settings ---------------------------------------------------
 case $VMCTL_DB in sqlite|mysql|postgresql) ;; *)
@@ -132,7 +117,7 @@ if [ ! -x "$VMCTL_VENV/bin/python" ]; then
     log "creating the virtualenv $VMCTL_VENV"
     if ! "$VMCTL_PYTHON" -m venv "$VMCTL_VENV" 2>/dev/null; then
         rm -rf "$VMCTL_VENV"
-        apt_install python3-venv
+        apt_install python3-venv || die "could not install python3-venv"
         "$VMCTL_PYTHON" -m venv "$VMCTL_VENV"
     fi
 fi
@@ -169,20 +154,11 @@ EOF
 fi
 
 # --- 4. RabbitMQ: the running broker, or install and start one --------------
-if ! port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"; then
-    if ! command -v rabbitmq-server >/dev/null; then
-        log "installing RabbitMQ"
-        apt_install rabbitmq-server
-    fi
-    if ! port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"; then
-        log "starting RabbitMQ"
-        rabbitmq-server -detached
-        wait_for RabbitMQ "$VMCTL_WAIT_SECONDS" port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"
-    fi
-fi
+ensure_rabbitmq "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT" "$VMCTL_WAIT_SECONDS" ||
+    die "no RabbitMQ at $VMCTL_RABBIT_HOST:$VMCTL_RABBIT_PORT"
 # Our own vhost keeps devstack's queues apart from anything else on the broker.
 log "RabbitMQ vhost $VMCTL_RABBIT_VHOST (user guest)"
-wait_for "rabbitmqctl" "$VMCTL_WAIT_SECONDS" rabbitmqctl -q await_startup
+wait_for "rabbitmqctl" "$VMCTL_WAIT_SECONDS" rabbitmqctl -q await_startup || die "RabbitMQ is not ready"
 if ! rabbitmqctl -q list_vhosts | grep -qx -- "$VMCTL_RABBIT_VHOST"; then
     rabbitmqctl -q add_vhost "$VMCTL_RABBIT_VHOST"
 fi
@@ -190,28 +166,12 @@ rabbitmqctl -q set_permissions -p "$VMCTL_RABBIT_VHOST" guest '.*' '.*' '.*'
 TRANSPORT_URL="rabbit://guest:guest@$VMCTL_RABBIT_HOST:$VMCTL_RABBIT_PORT/$VMCTL_RABBIT_VHOST"
 
 # --- 5. Database: SQLite file, or a MariaDB / PostgreSQL database -----------
-ensure_mariadb() {
-    command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
-        log "installing MariaDB"; apt_install mariadb-server; }
-    mysqladmin --user=root ping >/dev/null 2>&1 && return 0
-    log "starting MariaDB"
-    install -d -o mysql -g mysql /run/mysqld
-    start-stop-daemon --start --oknodo --background --exec "$(command -v mariadbd || command -v mysqld)"
-    wait_for MariaDB "$VMCTL_WAIT_SECONDS" mysqladmin --user=root ping
-}
-ensure_postgresql() {
-    command -v pg_ctlcluster >/dev/null || { log "installing PostgreSQL"; apt_install postgresql; }
-    pg_isready --quiet --host=127.0.0.1 --port=5432 && return 0
-    log "starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
-    wait_for PostgreSQL "$VMCTL_WAIT_SECONDS" pg_isready --quiet --host=127.0.0.1 --port=5432
-}
 case $VMCTL_DB in
 sqlite)
     DB_URL=${VMCTL_DB_URL:-sqlite:///$VMCTL_DATA/vmctl.sqlite}
     ;;
 mysql)
-    ensure_mariadb
+    ensure_mariadb "$VMCTL_WAIT_SECONDS" || die "MariaDB is not running"
     # root over the unix socket (Debian's MariaDB authenticates root by uid).
     socket=$(mysql --user=root -N -B -e 'SELECT @@socket')
     DB_URL=${VMCTL_DB_URL:-mysql+pymysql://root@localhost/$VMCTL_DB_NAME?unix_socket=$socket}
@@ -219,7 +179,7 @@ mysql)
     mysql --user=root -e "CREATE DATABASE IF NOT EXISTS \`$VMCTL_DB_NAME\` CHARACTER SET utf8mb4"
     ;;
 postgresql)
-    ensure_postgresql
+    ensure_postgresql "$VMCTL_WAIT_SECONDS" || die "PostgreSQL is not running"
     DB_URL=${VMCTL_DB_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/$VMCTL_DB_NAME}
     log "PostgreSQL database $VMCTL_DB_NAME"
     # Created as the postgres superuser over the local socket (peer auth).
