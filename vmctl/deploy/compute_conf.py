@@ -15,6 +15,7 @@ agents run in the root namespace and reach each other on loopback.
 """
 
 import configparser
+import contextlib
 import dataclasses
 import os
 import shlex
@@ -143,15 +144,14 @@ def write(path, groups, header=None):
         for option, value in options.items():
             parser.set(group, option, format_value(value))
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            os.fchmod(f.fileno(), 0o600)      # whatever the umask and an old file said
             if header:
                 f.writelines("# %s\n" % line for line in header.splitlines())
             parser.write(f)
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
