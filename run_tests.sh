@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The test command (see README): lint, then the unit, functional and kvm
-# tests (tests/kvm: real QEMU guests on two namespaced libvirt hosts) in one
+# The test command (see README): lint, then the unit, functional, kvm and
+# devstack tests (tests/kvm: real QEMU guests on two namespaced libvirt hosts;
+# tests/devstack: devstack/stack.sh and unstack.sh end to end) in one
 # pytest run. Extra arguments go to pytest; when some of them name test files
 # or folders (./run_tests.sh tests/kvm, tests/unit/test_cli.py::test_x) only
-# those run. Skip the kvm tests with -m "not kvm" or VMCTL_TEST_SKIP_KVM=1;
+# those run. Skip the kvm and devstack tests with -m "not kvm" or VMCTL_TEST_SKIP_KVM=1;
 # otherwise they run, and fail (never skip) when the lab cannot come up.
 # Builds .venv on first use and when setup.cfg or tools/setup-test-env.sh
 # changed (tools/setup-test-env.sh), or uses the venv named by VMCTL_VENV.
@@ -32,7 +33,7 @@ for arg in "$@"; do
     if [ -e "${arg%%::*}" ]; then named_paths=1; fi
 done
 if [ "$named_paths" = 0 ]; then
-    set -- tests/unit tests/functional tests/kvm "$@"
+    set -- tests/unit tests/functional tests/kvm tests/devstack "$@"
 fi
 
 python -m pytest -q -p no:cacheprovider --durations=15 "$@"

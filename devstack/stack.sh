@@ -35,6 +35,7 @@ VMCTL_COMPUTES=${VMCTL_COMPUTES:-2}
 VMCTL_RABBIT_HOST=${VMCTL_RABBIT_HOST:-127.0.0.1}
 VMCTL_RABBIT_PORT=${VMCTL_RABBIT_PORT:-5672}
 VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
+VMCTL_GUEST_DIR=${VMCTL_GUEST_DIR:-}              # empty: $VMCTL_DATA/guest
 VMCTL_WAIT_SECONDS=${VMCTL_WAIT_SECONDS:-90}
 VMCTL_BOOT_SERVER=${VMCTL_BOOT_SERVER:-demo}      # empty: boot nothing
 VMCTL_LIVE_MIGRATE=${VMCTL_LIVE_MIGRATE:-1}       # 1: then live-migrate it to the other host
@@ -56,7 +57,7 @@ CONF=$VMCTL_DATA/vmctl.conf
 PIDS=$VMCTL_DATA/pids
 LOGS=$VMCTL_DATA/logs
 LAB=$VMCTL_DATA/lab          # tools/kvm-lab/hosts.sh DATADIR (bind-mounted parts: lab/hN/)
-GUEST=$VMCTL_DATA/guest      # guest/build.sh output
+GUEST=${VMCTL_GUEST_DIR:-$VMCTL_DATA/guest}   # guest/build.sh output (a cache)
 HOSTS_DIR=$VMCTL_DATA/hosts  # per compute: instances/, _base/ (outside lab/hN/)
 API_URL=http://127.0.0.1:$VMCTL_API_PORT
 KEYS=$VMCTL_DATA/fernet-keys             # token keys of the identity service
@@ -68,25 +69,10 @@ STARTED=$SECONDS
 log() { printf '\n==> [%ss] %s\n' "$((SECONDS - STARTED))" "$*" >&2; }
 die() { printf 'stack.sh: %s\n' "$*" >&2; exit 1; }
 
-# wait_for DESCRIPTION SECONDS COMMAND...: retry COMMAND once a second.
-wait_for() {
-    local what=$1 seconds=$2
-    shift 2
-    for _ in $(seq "$seconds"); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 1
-    done
-    die "$what did not come up within ${seconds}s"
-}
-
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-
-# apt_install PACKAGE...: install Debian packages (needs root).
-apt_install() {
-    [ "$(id -u)" -eq 0 ] || die "need root to apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@"
-}
+# wait_for, port_open, apt_install, ensure_rabbitmq/mariadb/postgresql
+# (shared with tools/setup-test-env.sh).
+# shellcheck source=../tools/services.sh
+. "$TOP_DIR/tools/services.sh"
 
 # --- 0. Check the settings ---------------------------------------------------
 case $VMCTL_DB in sqlite|mysql|postgresql) ;; *)
@@ -110,6 +96,9 @@ if [ -s "$VMCTL_DATA/virt" ] && [ "$(cat "$VMCTL_DATA/virt")" != "$VMCTL_VIRT" ]
 fi
 mkdir -p "$VMCTL_DATA" "$PIDS" "$LOGS" "$VMCTL_DATA/state"
 printf '%s\n' "$VMCTL_VIRT" > "$VMCTL_DATA/virt"
+# unstack.sh reads what to delete from here (its environment may differ).
+printf 'STACKED_RABBIT_VHOST=%q\nSTACKED_DB_NAME=%q\n' \
+    "$VMCTL_RABBIT_VHOST" "$VMCTL_DB_NAME" > "$VMCTL_DATA/stack.settings"
 
 # --- 1. Stop what an earlier run started (idempotence) ----------------------
 # unstack.sh stops exactly the processes our pid files name; the vhost, the
@@ -128,20 +117,28 @@ if [ ! -x "$VMCTL_VENV/bin/python" ]; then
     log "creating the virtualenv $VMCTL_VENV"
     if ! "$VMCTL_PYTHON" -m venv "$VMCTL_VENV" 2>/dev/null; then
         rm -rf "$VMCTL_VENV"
-        apt_install python3-venv
+        apt_install python3-venv || die "could not install python3-venv"
         "$VMCTL_PYTHON" -m venv "$VMCTL_VENV"
     fi
 fi
 log "installing vmctl into $VMCTL_VENV (pip install -e)"
 "$VMCTL_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e "$TOP_DIR"
 BIN=$VMCTL_VENV/bin
+# The `openstack` command (python-openstackclient, from PyPI) that the summary
+# suggests; installed once, kept on later runs.
+if [ ! -x "$BIN/openstack" ]; then
+    log "installing python-openstackclient into $VMCTL_VENV"
+    "$BIN/python" -m pip install --quiet --disable-pip-version-check python-openstackclient
+fi
 
 # --- 3. libvirt only: packages, the test guest, the two lab hosts -----------
 if [ "$VMCTL_VIRT" = libvirt ]; then
     log "QEMU, libvirt and libvirt-python (tools/kvm-lab/install-packages.sh)"
     "$TOP_DIR/tools/kvm-lab/install-packages.sh" "$VMCTL_VENV"
     log "building the test guest into $GUEST (guest/build.sh; cached)"
-    "$TOP_DIR/guest/build.sh" "$GUEST" >"$LOGS/guest-build.log" 2>&1 ||
+    mkdir -p "$GUEST"
+    # The lock tools/setup-test-env.sh and the kvm tests take: one build at a time.
+    flock "$GUEST/.build.lock" "$TOP_DIR/guest/build.sh" "$GUEST" >"$LOGS/guest-build.log" 2>&1 ||
         { tail -n 20 "$LOGS/guest-build.log" >&2; die "guest/build.sh failed; see $LOGS/guest-build.log"; }
     log "lab hosts $VMCTL_LAB_PREFIX-h1..h$VMCTL_COMPUTES on $VMCTL_LAB_NET.0/24 (tools/kvm-lab/hosts.sh up $LAB)"
     # unstack.sh needs the same settings to take this lab down.
@@ -157,20 +154,11 @@ EOF
 fi
 
 # --- 4. RabbitMQ: the running broker, or install and start one --------------
-if ! port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"; then
-    if ! command -v rabbitmq-server >/dev/null; then
-        log "installing RabbitMQ"
-        apt_install rabbitmq-server
-    fi
-    if ! port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"; then
-        log "starting RabbitMQ"
-        rabbitmq-server -detached
-        wait_for RabbitMQ "$VMCTL_WAIT_SECONDS" port_open "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT"
-    fi
-fi
+ensure_rabbitmq "$VMCTL_RABBIT_HOST" "$VMCTL_RABBIT_PORT" "$VMCTL_WAIT_SECONDS" ||
+    die "no RabbitMQ at $VMCTL_RABBIT_HOST:$VMCTL_RABBIT_PORT"
 # Our own vhost keeps devstack's queues apart from anything else on the broker.
 log "RabbitMQ vhost $VMCTL_RABBIT_VHOST (user guest)"
-wait_for "rabbitmqctl" "$VMCTL_WAIT_SECONDS" rabbitmqctl -q await_startup
+wait_for "rabbitmqctl" "$VMCTL_WAIT_SECONDS" rabbitmqctl -q await_startup || die "RabbitMQ is not ready"
 if ! rabbitmqctl -q list_vhosts | grep -qx -- "$VMCTL_RABBIT_VHOST"; then
     rabbitmqctl -q add_vhost "$VMCTL_RABBIT_VHOST"
 fi
@@ -178,28 +166,12 @@ rabbitmqctl -q set_permissions -p "$VMCTL_RABBIT_VHOST" guest '.*' '.*' '.*'
 TRANSPORT_URL="rabbit://guest:guest@$VMCTL_RABBIT_HOST:$VMCTL_RABBIT_PORT/$VMCTL_RABBIT_VHOST"
 
 # --- 5. Database: SQLite file, or a MariaDB / PostgreSQL database -----------
-ensure_mariadb() {
-    command -v mariadbd >/dev/null || command -v mysqld >/dev/null || {
-        log "installing MariaDB"; apt_install mariadb-server; }
-    mysqladmin --user=root ping >/dev/null 2>&1 && return 0
-    log "starting MariaDB"
-    install -d -o mysql -g mysql /run/mysqld
-    start-stop-daemon --start --oknodo --background --exec "$(command -v mariadbd || command -v mysqld)"
-    wait_for MariaDB "$VMCTL_WAIT_SECONDS" mysqladmin --user=root ping
-}
-ensure_postgresql() {
-    command -v pg_ctlcluster >/dev/null || { log "installing PostgreSQL"; apt_install postgresql; }
-    pg_isready --quiet --host=127.0.0.1 --port=5432 && return 0
-    log "starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
-    wait_for PostgreSQL "$VMCTL_WAIT_SECONDS" pg_isready --quiet --host=127.0.0.1 --port=5432
-}
 case $VMCTL_DB in
 sqlite)
     DB_URL=${VMCTL_DB_URL:-sqlite:///$VMCTL_DATA/vmctl.sqlite}
     ;;
 mysql)
-    ensure_mariadb
+    ensure_mariadb "$VMCTL_WAIT_SECONDS" || die "MariaDB is not running"
     # root over the unix socket (Debian's MariaDB authenticates root by uid).
     socket=$(mysql --user=root -N -B -e 'SELECT @@socket')
     DB_URL=${VMCTL_DB_URL:-mysql+pymysql://root@localhost/$VMCTL_DB_NAME?unix_socket=$socket}
@@ -207,7 +179,7 @@ mysql)
     mysql --user=root -e "CREATE DATABASE IF NOT EXISTS \`$VMCTL_DB_NAME\` CHARACTER SET utf8mb4"
     ;;
 postgresql)
-    ensure_postgresql
+    ensure_postgresql "$VMCTL_WAIT_SECONDS" || die "PostgreSQL is not running"
     DB_URL=${VMCTL_DB_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/$VMCTL_DB_NAME}
     log "PostgreSQL database $VMCTL_DB_NAME"
     # Created as the postgres superuser over the local socket (peer auth).
@@ -222,8 +194,8 @@ esac
 printf '%s\n' "$VMCTL_DB" > "$VMCTL_DATA/database"
 
 # --- 6. Configuration files --------------------------------------------------
-# One file shared by every daemon, plus one per compute naming its host (and,
-# with libvirt, its hypervisor).
+# One file shared by every daemon here; one per compute after step 7, when
+# the computes' service user exists.
 log "writing $CONF"
 cat > "$CONF" <<EOF
 # Written by devstack/stack.sh; rewritten on every run.
@@ -254,35 +226,6 @@ resource_report_interval = 10
 # The image service vmctl-api serves (computes download images from it).
 api_url = $API_URL/image
 EOF
-rm -f "$VMCTL_DATA"/compute*.conf
-for n in $(seq "$VMCTL_COMPUTES"); do
-    cat > "$VMCTL_DATA/compute$n.conf" <<EOF
-# Written by devstack/stack.sh: the compute agent of host compute$n.
-[DEFAULT]
-host = compute$n
-EOF
-    if [ "$VMCTL_VIRT" = libvirt ]; then
-        uri_var=VMCTL_LAB_H${n}_URI peer_var=VMCTL_LAB_H${n}_PEER_URI addr_var=VMCTL_LAB_H${n}_ADDR
-        mkdir -p "$HOSTS_DIR/compute$n/instances" "$HOSTS_DIR/compute$n/_base"
-        cat >> "$VMCTL_DATA/compute$n.conf" <<EOF
-
-[libvirt]
-# Software emulation (TCG): /dev/kvm on these machines is a PVM hypervisor
-# that only runs PVM guest kernels (see shared/KVM-LAB.md). On real hardware
-# with working KVM use virt_type = kvm (the default).
-virt_type = qemu
-# Lab host h$n's libvirtd, reached from the root namespace through its socket.
-connection_uri = ${!uri_var}
-migration_uri = ${!peer_var}
-host_ip = ${!addr_var}
-# Outside $LAB/h$n/ (bind-mounted inside the host), so the same path on
-# every host.
-instances_path = $HOSTS_DIR/compute$n/instances
-image_cache_path = $HOSTS_DIR/compute$n/_base
-EOF
-    fi
-done
-
 # --- 7. Database schema ------------------------------------------------------
 log "vmctl-manage db sync"
 "$BIN/vmctl-manage" --config-file "$CONF" db sync
@@ -311,17 +254,6 @@ if [ "$VMCTL_AUTH" = vmctl ]; then
     VMCTL_BOOTSTRAP_PASSWORD=$(cat "$SERVICE_PASSWORD_FILE") \
         "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username vmctl-compute \
         --project service --password-env VMCTL_BOOTSTRAP_PASSWORD
-    for n in $(seq "$VMCTL_COMPUTES"); do
-        chmod 600 "$VMCTL_DATA/compute$n.conf"
-        cat >> "$VMCTL_DATA/compute$n.conf" <<EOF
-
-[service_user]
-auth_url = $API_URL/identity/v3
-username = vmctl-compute
-password = $(cat "$SERVICE_PASSWORD_FILE")
-project_name = service
-EOF
-    done
     (umask 077; cat > "$CLOUDS_YAML" <<EOF
 # Written by devstack/stack.sh: OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
 clouds:
@@ -344,6 +276,32 @@ else
     rm -f "$ADMIN_PASSWORD_FILE" "$SERVICE_PASSWORD_FILE" "$CLOUDS_YAML"
     export VMCTL_URL=$API_URL VMCTL_TOKEN=admin:admin
 fi
+# --- 7b. One configuration file per compute -----------------------------------
+# Built by vmctl-manage compute-conf (vmctl/deploy/compute_conf.py), the
+# code the kvm test fixture builds its computes' files with: the tests run
+# computes configured as these. Mode 0600 (the service user's password);
+# the password is read from its file, never put on a command line.
+rm -f "$VMCTL_DATA"/compute*.conf
+for n in $(seq "$VMCTL_COMPUTES"); do
+    args=(--output "$VMCTL_DATA/compute$n.conf" --host "compute$n"
+          --header "Written by devstack/stack.sh: the compute agent of host compute$n.")
+    if [ "$VMCTL_VIRT" = libvirt ]; then
+        # Lab host h$n's libvirtd, reached from the root namespace through its
+        # socket; TCG (/dev/kvm here runs only PVM guest kernels, see
+        # doc/kvm-lab.md); the agents offer disks to each other on loopback
+        # (the lab's addresses exist only inside its namespaces). Instances
+        # outside $LAB/h$n/ (bind-mounted inside the host), so the agent
+        # and the host's libvirtd see them at the same path.
+        mkdir -p "$HOSTS_DIR/compute$n/instances" "$HOSTS_DIR/compute$n/_base"
+        args+=(--lab-env "$LAB/lab.env" --lab-host "$n" --host-dir "$HOSTS_DIR/compute$n")
+    fi
+    if [ "$VMCTL_AUTH" = vmctl ]; then
+        args+=(--service-auth-url "$API_URL/identity/v3" --service-username vmctl-compute
+               --service-project service --service-password-file "$SERVICE_PASSWORD_FILE")
+    fi
+    "$BIN/vmctl-manage" compute-conf "${args[@]}" >/dev/null
+done
+
 # admin_token: a token of admin (noauth: admin:admin); fails while the API is down.
 admin_token() { "$BIN/python" "$TOP_DIR/devstack/token.py" "$API_URL" "$ADMIN_PASSWORD_FILE"; }
 

@@ -21,8 +21,14 @@ set -euo pipefail
 
 TOP_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 VMCTL_DATA=${VMCTL_DATA:-$TOP_DIR/devstack/data}
-VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-vmctl-devstack}
-VMCTL_DB_NAME=${VMCTL_DB_NAME:-vmctl}
+# The vhost and database stack.sh made (it records them), unless set here.
+STACKED_RABBIT_VHOST= STACKED_DB_NAME=
+if [ -r "$VMCTL_DATA/stack.settings" ]; then
+    # shellcheck disable=SC1091
+    . "$VMCTL_DATA/stack.settings"
+fi
+VMCTL_RABBIT_VHOST=${VMCTL_RABBIT_VHOST:-${STACKED_RABBIT_VHOST:-vmctl-devstack}}
+VMCTL_DB_NAME=${VMCTL_DB_NAME:-${STACKED_DB_NAME:-vmctl}}
 VMCTL_STOP_SECONDS=${VMCTL_STOP_SECONDS:-15}
 VMCTL_DELETE_SECONDS=${VMCTL_DELETE_SECONDS:-60}
 VMCTL_VENV=${VMCTL_VENV:-$VMCTL_DATA/venv}

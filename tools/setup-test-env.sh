@@ -13,63 +13,16 @@ cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-wait_for() {  # wait_for DESCRIPTION SECONDS COMMAND...
-    local what=$1 seconds=$2
-    shift 2
-    for _ in $(seq "$seconds"); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 1
-    done
-    log "$what did not come up within ${seconds}s"
-    return 1
-}
+# wait_for, port_open, apt_install, ensure_rabbitmq/mariadb/postgresql
+# (shared with devstack/stack.sh).
+# shellcheck source=services.sh
+. tools/services.sh
 
-port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
-rabbitmq_up() { port_open 127.0.0.1 5672; }
-mariadb_up() { mysqladmin --user=root ping; }
-postgresql_up() { pg_isready --quiet --host=127.0.0.1 --port=5432; }
-
-APT_UPDATED=0
 ensure_packages() {  # ensure_packages COMMAND PACKAGE...
     local cmd=$1
     shift
     command -v "$cmd" >/dev/null 2>&1 && return 0
     apt_install "$@"
-}
-
-apt_install() {  # apt_install PACKAGE...
-    log "installing $*"
-    # A fresh machine (a container image) may have no package lists yet.
-    if [ "$APT_UPDATED" = 0 ]; then
-        DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-        APT_UPDATED=1
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null
-}
-
-ensure_rabbitmq() {
-    ensure_packages rabbitmq-server rabbitmq-server
-    rabbitmq_up && return 0
-    log "starting RabbitMQ"
-    rabbitmq-server -detached
-    wait_for RabbitMQ 90 rabbitmq_up
-}
-
-ensure_mariadb() {
-    ensure_packages mariadbd mariadb-server
-    mariadb_up >/dev/null 2>&1 && return 0
-    log "starting MariaDB"
-    install -d -o mysql -g mysql /run/mysqld
-    start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
-    wait_for MariaDB 60 mariadb_up
-}
-
-ensure_postgresql() {
-    ensure_packages pg_ctlcluster postgresql
-    postgresql_up && return 0
-    log "starting PostgreSQL"
-    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
-    wait_for PostgreSQL 60 postgresql_up
 }
 
 # Python 3.11 able to make a venv (ensurepip) and build libvirt-python
@@ -85,9 +38,9 @@ ensure_python() {
     apt_install python3.11-venv python3.11-dev
 }
 
-ensure_rabbitmq
-ensure_mariadb
-ensure_postgresql
+ensure_rabbitmq 127.0.0.1 5672 90
+ensure_mariadb 60
+ensure_postgresql 60
 ensure_python
 
 if [ ! -x .venv/bin/python ]; then

@@ -10,6 +10,12 @@
     vmctl-manage [--config-file F] project create NAME
     vmctl-manage [--config-file F] role add --user U --project P --role R
     vmctl-manage [--config-file F] openapi [--output FILE]
+    vmctl-manage compute-conf --output FILE --host NAME [--image-api-url URL]
+                 [--libvirt-uri URI --host-dir DIR [--migration-uri U] [--host-ip IP]
+                  [--virt-type T] [--transfer-address IP]
+                  | --lab-env DATADIR/lab.env --lab-host N --host-dir DIR]
+                 [--service-auth-url URL --service-username U --service-project P
+                  --service-password-file FILE]
 
 Passwords are best passed through --password-env (or typed at the prompt):
 a --password on the command line is visible to every local user.
@@ -238,6 +244,56 @@ def openapi_write(conf, args):
     return 0
 
 
+def compute_conf_write(conf, args):
+    """Write one compute agent's file (vmctl.deploy.compute_conf), mode 0600."""
+    from vmctl.deploy import compute_conf
+
+    if args.lab_env and args.libvirt_uri:
+        raise SystemExit("give --lab-env or --libvirt-uri, not both")
+    libvirt = None
+    if args.lab_env or args.libvirt_uri:
+        if not args.host_dir:
+            raise SystemExit("--host-dir is needed with a libvirt host")
+    if args.lab_env:
+        if args.lab_host is None:
+            raise SystemExit("--lab-env needs --lab-host N")
+        try:
+            libvirt = compute_conf.lab_host(compute_conf.read_lab_env(args.lab_env),
+                                            args.lab_host, args.host_dir)
+        except KeyError as exc:
+            raise SystemExit("%s names no lab host %d (%s)" % (args.lab_env, args.lab_host,
+                                                              exc)) from None
+    elif args.libvirt_uri:
+        libvirt = compute_conf.LibvirtHost(
+            connection_uri=args.libvirt_uri, host_dir=args.host_dir,
+            migration_uri=args.migration_uri or "", host_ip=args.host_ip or "",
+            virt_type=args.virt_type, transfer_address=args.transfer_address or "")
+    compute_conf.write(args.output, compute_conf.compute_groups(
+        args.compute_host, libvirt=libvirt, image_api_url=args.image_api_url,
+        service_user=_service_user(args)), header=args.header)
+    print("Wrote %s (mode 0600)." % args.output)
+    return 0
+
+
+def _service_user(args):
+    """The ServiceUser of the --service-* options (password read from a file), or None."""
+    from vmctl.deploy import compute_conf
+
+    given = (args.service_auth_url, args.service_username, args.service_password_file)
+    if not any(given):
+        return None
+    if not all(given):
+        raise SystemExit("--service-auth-url, --service-username and "
+                         "--service-password-file go together")
+    with open(args.service_password_file) as f:
+        password = f.read().strip()
+    if not password:
+        raise SystemExit("%s is empty" % args.service_password_file)
+    return compute_conf.ServiceUser(auth_url=args.service_auth_url,
+                                    username=args.service_username, password=password,
+                                    project_name=args.service_project)
+
+
 def non_negative_int(text):
     value = int(text)
     if value < 0:
@@ -285,6 +341,7 @@ def _add_commands(subparsers):
     spec = subparsers.add_parser("openapi", help="write the API's OpenAPI document")
     spec.add_argument("--output", default=None, help="file to write (default: stdout)")
     spec.set_defaults(func=openapi_write)
+    _add_compute_conf_command(subparsers)
 
 
 def _add_password_args(parser):
@@ -336,6 +393,36 @@ def _add_identity_commands(subparsers):
     add.add_argument("--project", required=True, help="name or id")
     add.add_argument("--role", required=True, help="admin, member, reader or another")
     add.set_defaults(func=role_add)
+
+
+def _add_compute_conf_command(subparsers):
+    cc = subparsers.add_parser(
+        "compute-conf", help="write the configuration file of one compute agent")
+    cc.add_argument("--output", required=True, help="the file to write (mode 0600)")
+    cc.add_argument("--host", dest="compute_host", required=True, help="[DEFAULT] host")
+    cc.add_argument("--image-api-url", default=None, help="the image service's URL")
+    cc.add_argument("--header", default=None, help="a comment put on top of the file")
+    cc.add_argument("--host-dir", default=None,
+                    help="libvirt: where instances/ and the image cache _base/ go")
+    cc.add_argument("--libvirt-uri", default=None, help="libvirt: [libvirt] connection_uri")
+    cc.add_argument("--migration-uri", default=None, help="libvirt: [libvirt] migration_uri")
+    cc.add_argument("--host-ip", default=None, help="libvirt: this host's address")
+    cc.add_argument("--virt-type", default="kvm", choices=("kvm", "qemu"))
+    cc.add_argument("--transfer-address", default=None,
+                    help="libvirt: the cold-migration disk endpoint's listen and "
+                    "advertised address (default: listen everywhere, advertise host_ip)")
+    cc.add_argument("--lab-env", default=None,
+                    help="libvirt on a kvm lab host (tools/kvm-lab/hosts.sh): its lab.env")
+    cc.add_argument("--lab-host", type=positive_int, default=None,
+                    help="with --lab-env: the lab host's number N (hN)")
+    cc.add_argument("--service-auth-url", default=None, help="[service_user] auth_url")
+    cc.add_argument("--service-username", default=None, help="[service_user] username")
+    cc.add_argument("--service-project", default="service",
+                    help="[service_user] project_name")
+    cc.add_argument("--service-password-file", default=None,
+                    help="a file holding the service user's password (never on the "
+                    "command line)")
+    cc.set_defaults(func=compute_conf_write)
 
 
 def parse(argv=None):
