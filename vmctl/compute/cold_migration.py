@@ -41,11 +41,13 @@ def _reason(exc):
 
 
 class ColdMigrationAgent:
-    def __init__(self, manager):
-        self.manager = manager
-        self.driver = manager.driver
-        self.conductor = manager.conductor
-        self.host = manager.host
+    def __init__(self, driver, conductor, work, host):
+        """``conductor``: its RPC client; ``work``: the agent's WorkTracker
+        (each step runs under the instance's lock and counts as busy)."""
+        self.driver = driver
+        self.conductor = conductor
+        self.work = work
+        self.host = host
 
     def _report(self, ctx, migration, step, ok, info=None, reason=None, started_at=None):
         self.conductor.cold_migration_result(ctx, migration.uuid, step, ok, info or {},
@@ -54,7 +56,7 @@ class ColdMigrationAgent:
     def _step(self, ctx, instance, migration, step, work):
         """Run ``work()`` -> info under the instance's lock and report it."""
         started = _now()
-        with self.manager._working_on(instance.uuid):
+        with self.work.working_on(instance.uuid):
             try:
                 info, ok, reason = work(), True, None
             except Exception as exc:
@@ -65,7 +67,7 @@ class ColdMigrationAgent:
 
     # --- destination -----------------------------------------------------------
     def prep_resize(self, ctx, instance, migration):
-        self.manager.wait_idle(instance.uuid)
+        self.work.wait_idle(instance.uuid)
         try:
             return {"ok": True, "info": self.driver.prepare_migration_target(instance,
                                                                              migration)}
@@ -124,14 +126,14 @@ class ColdMigrationAgent:
 
     # --- either ----------------------------------------------------------------
     def cleanup_resize(self, ctx, instance, migration):
-        with self.manager._working_on(instance.uuid):
+        with self.work.working_on(instance.uuid):
             self.driver.revert_migration_at_destination(instance, migration)
             self.driver.confirm_migration(instance, migration)
 
     def describe_migration(self, ctx, instance, migration):
         """What this host has of a move, for the conductor's healing."""
         held = self.driver.held_migrations().get(instance.uuid)
-        return {"busy": self.manager.is_busy(instance.uuid),
+        return {"busy": self.work.is_busy(instance.uuid),
                 "power_state": self.driver.get_power_state(instance),
                 "held": held == migration.uuid}
 
