@@ -79,6 +79,7 @@ class ResizeTask:
         self.steps = {"migrated": self._migrated, "finished": self._finished,
                       "dest_reverted": self._dest_reverted, "reverted": self._reverted,
                       "confirmed": self._confirmed}
+        self._results = StepResults(self.db, self.steps)
 
     # --- pre-migrating -> migrating ------------------------------------------------
     def start(self, ctx, instance_uuid, migration_uuid, host):
@@ -191,16 +192,8 @@ class ResizeTask:
 
     # --- reports from the computes ---------------------------------------------------
     def result(self, ctx, migration_uuid, step, ok, info, reason, started_at):
-        handler = self.steps.get(step)
-        if handler is None:
-            LOG.warning("Unknown cold migration step %r for %s", step, migration_uuid)
-            return
-        with self.db.reader() as session:
-            m = db_migrations.find(session, migration_uuid)
-            row = m and db_instances.find(session, m.instance_uuid)
-        if m is None:
-            return
-        handler(ctx, m, row, ok, info or {}, reason, started_at)
+        """A step of a resize or cold migration reported (or re-sent by healing)."""
+        self._results.result(ctx, migration_uuid, step, ok, info, reason, started_at)
 
     def _migrated(self, ctx, m, row, ok, info, reason, started_at):
         event = STEP_EVENTS["migrated"]
@@ -333,6 +326,29 @@ class ResizeTask:
         if host:
             inst = instance_obj.Instance.from_db(row) if row is not None else _ref(m)
             self.compute.cleanup_resize(ctx, host, inst, to_object(m))
+
+
+class StepResults:
+    """Hands a compute's report of one step of a cold move to the handler of
+    that step: ``steps`` maps each step name to ``f(ctx, migration row,
+    instance row, ok, info, reason, started_at)`` (ResizeTask.steps and
+    EvacuateTask.steps together, for the conductor's endpoint)."""
+
+    def __init__(self, db, steps):
+        self.db = db
+        self.steps = dict(steps)
+
+    def result(self, ctx, migration_uuid, step, ok, info, reason, started_at):
+        handler = self.steps.get(step)
+        if handler is None:
+            LOG.warning("Unknown cold migration step %r for %s", step, migration_uuid)
+            return
+        with self.db.reader() as session:
+            m = db_migrations.find(session, migration_uuid)
+            row = m and db_instances.find(session, m.instance_uuid)
+        if m is None:
+            return
+        handler(ctx, m, row, ok, info or {}, reason, started_at)
 
 
 def _ref(m):
