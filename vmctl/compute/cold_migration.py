@@ -5,7 +5,7 @@ evacuate.py); each step here runs under the instance's lock, is
 idempotent (a step re-sent by the conductor's healing finds its work done
 and reports it again), and reports its result with one cast:
 
-  destination  prep_resize (call)      ready for the new flavor?
+  destination  prep_resize (call)      ready for the new flavor? (DestinationNotReady)
   source       resize_instance         power off, offer the disk -> "migrated"
   destination  finish_resize           pull + verify the disk, define the guest,
                                        start it if it ran -> "finished"
@@ -23,6 +23,7 @@ over, and the leftovers of instances evacuated away from it ("cleaned").
 import datetime
 import logging
 
+from vmctl import exception
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.virt import driver as virt_driver
@@ -67,12 +68,13 @@ class ColdMigrationAgent:
 
     # --- destination -----------------------------------------------------------
     def prep_resize(self, ctx, instance, migration):
+        """What the source needs to hand the disk over; DestinationNotReady
+        says why not."""
         self.work.wait_idle(instance.uuid)
         try:
-            return {"ok": True, "info": self.driver.prepare_migration_target(instance,
-                                                                             migration)}
+            return self.driver.prepare_migration_target(instance, migration)
         except virt_driver.VirtError as exc:
-            return {"ok": False, "reason": str(exc)}
+            raise exception.DestinationNotReady(reason=str(exc)) from None
 
     def finish_resize(self, ctx, instance, migration, manifest, power_on):
         def work():

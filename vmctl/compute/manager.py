@@ -17,7 +17,9 @@ import types
 import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
+from vmctl import exception
 from vmctl import manager
+from vmctl import rpc
 from vmctl import states
 from vmctl.compute import cold_migration
 from vmctl.compute import resource_tracker
@@ -206,12 +208,14 @@ class ComputeManager(manager.Manager):
                 "power_state": power_state}
 
     # --- live migration (compute/live_migration/: departures, destination, source) ---
+    @rpc.expected_exceptions(exception.MigrationPreCheckError)
     def check_can_live_migrate_source(self, ctxt, instance):
         try:
-            return {"ok": True, "info": self.driver.migration_source_info(instance)}
+            return self.driver.migration_source_info(instance)
         except virt_driver.VirtError as exc:
-            return {"ok": False, "reason": str(exc)}
+            raise exception.MigrationPreCheckError(reason=str(exc)) from None
 
+    @rpc.expected_exceptions(exception.MigrationPreCheckError)
     def check_can_live_migrate_destination(self, ctxt, instance, block_migration,
                                            source_info):
         return self.arrivals.check(instance, block_migration, source_info)
@@ -219,6 +223,7 @@ class ComputeManager(manager.Manager):
     def live_migration(self, ctxt, instance, migration):
         self.departures.start(ctxt, instance, migration)
 
+    @rpc.expected_exceptions(exception.DestinationNotReady)
     def pre_live_migration(self, ctxt, instance, migration):
         return self.arrivals.prepare(ctxt, instance, migration)
 
@@ -238,6 +243,7 @@ class ComputeManager(manager.Manager):
         self.departures.tell(migration_uuid, "request_force_complete")
 
     # --- cold migration / resize / evacuation (compute/cold_migration.py) ---------
+    @rpc.expected_exceptions(exception.DestinationNotReady)
     def prep_resize(self, ctxt, instance, migration):
         return self.cold.prep_resize(ctxt, instance, migration)
 
@@ -265,11 +271,12 @@ class ComputeManager(manager.Manager):
     def describe_migration(self, ctxt, instance, migration):
         return self.cold.describe_migration(ctxt, instance, migration)
 
+    @rpc.expected_exceptions(exception.ConsoleOutputUnavailable)
     def get_console_output(self, ctxt, instance, length):
         try:
-            return {"output": self.driver.get_console_output(instance, length)}
+            return self.driver.get_console_output(instance, length)
         except virt_driver.VirtError as exc:
-            return {"error": str(exc)}
+            raise exception.ConsoleOutputUnavailable(reason=str(exc)) from None
 
     def terminate_instance(self, ctxt, instance):
         started = _now()

@@ -6,7 +6,9 @@ import types
 import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
+from vmctl import exception
 from vmctl import manager
+from vmctl import rpc
 from vmctl import version
 from vmctl.compute import rpcapi as compute_rpcapi
 from vmctl.conductor import rpcapi
@@ -109,16 +111,18 @@ class ConductorManager(manager.Manager):
     def moves_on_host(self, ctxt, host):
         return self.resize_ends.moves_on_host(host)
 
+    @rpc.expected_exceptions(exception.ConsoleOutputUnavailable)
     def get_console_output(self, ctxt, instance_uuid, length):
         with self.db.reader() as session:
             row = db_instances.find(session, instance_uuid)
             if row is None:
-                return {"error": "the instance is gone"}
+                raise exception.ConsoleOutputUnavailable(reason="the instance is gone")
             inst = instance_obj.Instance.from_db(row)
         try:
             return self.compute.get_console_output(ctxt, inst.host, inst, length)
         except messaging.MessagingTimeout:
-            return {"error": "compute host %s did not answer" % inst.host}
+            raise exception.ConsoleOutputUnavailable(
+                reason="compute host %s did not answer" % inst.host) from None
 
     # --- from compute agents ---------------------------------------------------
     def service_heartbeat(self, ctxt, host, binary, topic):

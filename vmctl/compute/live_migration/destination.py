@@ -18,6 +18,7 @@ import threading
 
 import oslo_messaging as messaging
 
+from vmctl import exception
 from vmctl.compute.live_migration import outgoing
 from vmctl.virt import driver as virt_driver
 
@@ -48,26 +49,31 @@ class Destination:
                     self._track(migration)
 
     def check(self, instance, block_migration, source_info):
+        """{"shared_storage"}; MigrationPreCheckError says why not."""
         self.work.wait_idle(instance.uuid)
         with self._guard:
             incoming = len(self._incoming)
         if incoming >= self.conf.compute.max_incoming_live_migrations:
-            return {"ok": False, "reason": "%s already receives %d live migrations "
-                    "(max_incoming_live_migrations)" % (self.host, incoming)}
+            raise exception.MigrationPreCheckError(
+                reason="%s already receives %d live migrations "
+                "(max_incoming_live_migrations)" % (self.host, incoming))
         ok, reason, shared = self.driver.check_migration_destination(
             instance, block_migration, source_info)
-        return {"ok": ok, "reason": reason, "shared_storage": shared}
+        if not ok:
+            raise exception.MigrationPreCheckError(reason=reason)
+        return {"shared_storage": shared}
 
     def prepare(self, ctx, instance, migration):
+        """What the source needs to start; DestinationNotReady says why not."""
         self.work.wait_idle(instance.uuid)
         self._track(migration)
         try:
             info = self.driver.pre_live_migration(instance, migration, {})
         except virt_driver.VirtError as exc:
             self._untrack(migration)
-            return {"ok": False, "reason": str(exc)}
+            raise exception.DestinationNotReady(reason=str(exc)) from None
         self._watch_arrival(ctx, instance, migration)
-        return {"ok": True, "info": info}
+        return info
 
     def post(self, instance, migration):
         self._stop_watching_arrival(migration)

@@ -35,6 +35,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import exception
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.conductor.tasks import build
@@ -118,24 +119,27 @@ class ResizeTask:
             if placed.get("host") is None:
                 reasons.append("No valid host was found. %s" % placed.get("reason", ""))
                 break
-            prepared = self._prepare(ctx, placed, inst, migration)
-            if prepared.get("ok"):
-                placed["info"] = prepared.get("info") or {}
+            info, refused = self._prepare(ctx, placed, inst, migration)
+            if refused is None:
+                placed["info"] = info or {}
                 return placed, None
             db_claims.release(self.db, migration.uuid, node_id=placed["node_id"])
             tried.append(placed["host"])
-            reasons.append("%s: %s" % (placed["host"], prepared.get("reason")))
+            reasons.append("%s: %s" % (placed["host"], refused))
             if host:
                 break
         return None, "No destination could take the server (%s)." % "; ".join(reasons)
 
     def _prepare(self, ctx, placed, inst, migration):
+        """(what the source needs from the destination, None) or (None, why not)."""
         mobj = to_object(migration)
         mobj.dest_compute, mobj.dest_node = placed["host"], placed["node"]
         try:
-            return self.compute.prep_resize(ctx, placed["host"], inst, mobj)
+            return self.compute.prep_resize(ctx, placed["host"], inst, mobj), None
+        except exception.DestinationNotReady as exc:
+            return None, exc.message
         except messaging.MessagingException as exc:
-            return {"ok": False, "reason": "did not answer (%s)" % type(exc).__name__}
+            return None, "did not answer (%s)" % type(exc).__name__
 
     def _hand_to_source(self, ctx, row, migration_uuid, dest):
         with self.db.transaction() as session:
