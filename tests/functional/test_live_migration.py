@@ -239,17 +239,25 @@ def precheck_cloud(cloud_factory):
     return cloud_factory("live-precheck", computes=3, compute_conf={"compute2": refuser})
 
 
+def _boot_off_compute2(api, name):
+    """Boot a server elsewhere than compute2 (disabled meanwhile)."""
+    [svc] = [s for s in api.get("os-services?binary=vmctl-compute").json()["services"]
+             if s["host"] == "compute2"]
+    assert api.put("os-services/%s" % svc["id"], json={"status": "disabled"}).status_code == 200
+    time.sleep(1.0)  # the scheduler's host states refresh
+    server = _boot(api, name)
+    assert server["OS-EXT-SRV-ATTR:host"] != "compute2"
+    assert api.put("os-services/%s" % svc["id"], json={"status": "enabled"}).status_code == 200
+    time.sleep(1.0)
+    return server
+
+
 def test_a_destination_failing_its_pre_check_is_skipped(precheck_cloud):
     """The scheduler's favourite destination refuses in its pre-check: its
     claim is released and the conductor moves on to the next host."""
     cloud = precheck_cloud
     api = cloud.api(microversion="2.88")
-    [svc] = [s for s in api.get("os-services?binary=vmctl-compute").json()["services"]
-             if s["host"] == "compute2"]
-    assert api.put("os-services/%s" % svc["id"], json={"status": "disabled"}).status_code == 200
-    server = _boot(api, "lm-precheck")
-    assert api.put("os-services/%s" % svc["id"], json={"status": "enabled"}).status_code == 200
-    time.sleep(1.0)  # the scheduler's host states refresh
+    server = _boot_off_compute2(api, "lm-precheck")
     assert _migrate(api, server["id"]).status_code == 202
     migration = _wait_migration(api, server["id"])
     assert migration["status"] == "completed", _events(api, server["id"])
@@ -273,10 +281,10 @@ def test_a_refused_pre_check_is_an_expected_failure(precheck_cloud):
     neither the refusing compute nor the conductor logs a traceback."""
     cloud = precheck_cloud
     api = cloud.api(microversion="2.88")
-    server = _boot(api, "lm-refused")
+    server = _boot_off_compute2(api, "lm-refused")
     source = server["OS-EXT-SRV-ATTR:host"]
-    assert source != "compute2"
-    assert _migrate(api, server["id"], host="compute2").status_code == 202
+    resp = _migrate(api, server["id"], host="compute2")
+    assert resp.status_code == 202, resp.text
     migration = _wait_migration(api, server["id"])
     assert migration["status"] == "failed", migration
     [(result, details)] = [(r, d) for e, r, d in _events(api, server["id"])
