@@ -5,10 +5,10 @@ through the conductor. Each instance's operations run one at a time
 (work_tracker.py); results are reported back as casts so the agent is
 never blocked on the conductor. Moves are delegated: cold migration to
 cold_migration.py, live migration to live_migration/departures.py (the
-source's runs) and live_migration/destination.py.
+source's runs) and live_migration/destination.py; start-up recovery to
+recovery.py.
 """
 
-import collections
 import datetime
 import logging
 import time
@@ -22,6 +22,7 @@ from vmctl import manager
 from vmctl import rpc
 from vmctl import states
 from vmctl.compute import cold_migration
+from vmctl.compute import recovery
 from vmctl.compute import resource_tracker
 from vmctl.compute import rpcapi
 from vmctl.compute import work_tracker
@@ -49,9 +50,6 @@ DRIVER_CALLS = {
     "suspend": (lambda d, i: d.suspend(i), "compute_suspend_instance"),
     "resume": (lambda d, i: d.resume(i), "compute_resume_instance"),
 }
-
-# What a driver needs to remove a guest no instance record owns any more.
-GuestRef = collections.namedtuple("GuestRef", "uuid")
 
 
 def _now():
@@ -92,7 +90,8 @@ class ComputeManager(manager.Manager):
         _until_answered("the first inventory report", lambda: self.tracker.report(ctx))
         self.cold.recover(ctx, _until_answered("the moves of this host", lambda: (
             self.conductor.moves_on_host(ctx, self.host, timeout=10))))
-        self._recover(ctx, known)
+        recovery.StartupRecovery(self.host, self.driver, self.conductor, self.departures,
+                                 self.arrivals, self.terminate_instance).run(ctx, known)
 
     def report_state(self):
         self.conductor.service_heartbeat(vmctl_context.admin_context(), self.host,
@@ -116,40 +115,6 @@ class ComputeManager(manager.Manager):
             return
         self.conductor.power_state_changed(vmctl_context.admin_context(), uuid,
                                            self.host, power_state)
-
-    def _recover(self, ctx, known):
-        """Finish or undo what a previous run of this agent left half-done."""
-        guests = self.driver.list_instances()
-        handed = self.departures.take_records()  # live migrations this source was running
-        self.arrivals.recover({i.uuid for i in known if i.host != self.host})
-        for inst in known:
-            if inst.host != self.host:
-                continue  # incoming: the migration's source side settles it
-            self._recover_one(ctx, inst, guests.get(inst.uuid), handed.get(inst.uuid, ()))
-        for uuid in set(handed) - {i.uuid for i in known if i.host == self.host}:
-            self.departures.clean_after_departure(uuid)
-        for uuid in set(guests) - {i.uuid for i in known}:
-            LOG.warning("Destroying guest %s: no instance of this host has it", uuid)
-            self.driver.destroy(GuestRef(uuid))
-
-    def _recover_one(self, ctx, inst, power_state, handed=()):
-        task = inst.task_state
-        if task == states.DELETING:
-            self.terminate_instance(ctx, inst)
-        elif task == states.SPAWNING and power_state is None:
-            self.conductor.build_result(ctx, inst.uuid, self.host, self.driver.nodename,
-                                        False, states.NOSTATE,
-                                        "compute service restarted during the build",
-                                        attempt_hosts=[self.host])
-        elif task == states.SPAWNING:
-            self.conductor.build_result(ctx, inst.uuid, self.host, self.driver.nodename,
-                                        True, power_state, attempt_hosts=[self.host])
-        elif task in states.ACTION_FOR_TASK:
-            self.conductor.action_result(ctx, inst.uuid, self.host, states.ACTION_FOR_TASK[task],
-                                         False, power_state or states.NOSTATE,
-                                         "interrupted by a restart of the compute service")
-        elif task == states.MIGRATING:
-            self.departures.adopt(ctx, inst, power_state, handed)
 
     # --- RPC endpoints -------------------------------------------------------
     def build_and_run_instance(self, ctxt, instance, node, attempt_hosts,
