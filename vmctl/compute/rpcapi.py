@@ -32,6 +32,10 @@ class ComputeAPI:
     def __init__(self, conf, transport):
         self.client = rpc.get_client(transport, conf.compute.topic, VERSION)
 
+    def _v17(self, host, timeout=None):
+        """The calls whose expected failures are exceptions (1.7)."""
+        return self.client.prepare(server=host, version="1.7", timeout=timeout)
+
     def build_and_run_instance(self, ctx, host, instance, node, attempt_hosts,
                                server_group=None):
         """``server_group``: the uuid of the instance's group, if any (the
@@ -57,10 +61,6 @@ class ComputeAPI:
     def terminate_instance(self, ctx, host, instance):
         self.client.prepare(server=host).cast(ctx, "terminate_instance",
                                               instance=instance)
-
-    def _v17(self, host, timeout=None):
-        """The calls whose expected failures are exceptions (1.7)."""
-        return self.client.prepare(server=host, version="1.7", timeout=timeout)
 
     # --- live migration ------------------------------------------------------
     def _v13(self, host, timeout=None):

@@ -5,7 +5,7 @@ Each migration the conductor hands to this host runs as a ``SourceRun``
 (work_tracker.py) and an outgoing slot ([compute]
 max_concurrent_live_migrations) while it runs. Operator requests (abort,
 force-complete) and the destination's arrival notice reach the run through
-``tell``. Each run is recorded in ``state_path`` (outgoing.py) until it
+``tell``. Each run is recorded in ``state_path`` (records.py) until it
 ends, so that a restarted agent adopts a hypervisor job that outlived it,
 rolls back one that never reached the hypervisor, and cleans up after one
 that ended while it was down.
@@ -17,7 +17,7 @@ import threading
 
 from vmctl import migration_states as ms
 from vmctl import states
-from vmctl.compute.live_migration import outgoing
+from vmctl.compute.live_migration import records
 from vmctl.compute.live_migration import source
 from vmctl.objects import migration as migration_obj
 
@@ -39,7 +39,7 @@ class Departures:
         self._runs = {}  # migration uuid -> SourceRun
         self._slots = threading.BoundedSemaphore(
             deps.conf.compute.max_concurrent_live_migrations)
-        self._records = outgoing.OutgoingRecords(deps.conf.state_path, deps.conf.host)
+        self._records = records.MigrationRecords(deps.conf.state_path, deps.conf.host, "out")
 
     def start(self, ctx, instance, migration, adopted_job=None):
         """Run the migration (or watch ``adopted_job`` to its end) in a thread."""

@@ -10,7 +10,7 @@
 
 A migration counts against the incoming limit from ``prepare`` until
 ``post`` or ``rollback``; the count is recorded in ``state_path``
-(outgoing.py, direction ``in``) so that it survives a restart of the agent.
+(records.py, direction ``in``) so that it survives a restart of the agent.
 """
 
 import logging
@@ -19,7 +19,7 @@ import threading
 import oslo_messaging as messaging
 
 from vmctl import exception
-from vmctl.compute.live_migration import outgoing
+from vmctl.compute.live_migration import records
 from vmctl.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ class Destination:
         self._guard = threading.Lock()
         self._incoming = set()  # migrations this destination prepared for
         self._arrivals = {}     # migration uuid -> stop watching its arrival here
-        self._records = outgoing.OutgoingRecords(deps.conf.state_path, deps.conf.host, "in")
+        self._records = records.MigrationRecords(deps.conf.state_path, deps.conf.host,
+                                                "in")
 
     def recover(self, incoming):
         """Migrations prepared here before the restart still count against
