@@ -1,5 +1,8 @@
 """Domain errors. The API maps each to an HTTP code by its ``code``;
-RPC endpoints list the ones they raise on purpose in expected_exceptions.
+RPC endpoints list the ones they raise on purpose in
+``rpc.expected_exceptions`` (no traceback is logged for them), and the
+caller gets the same class back (this module is in
+``rpc.ALLOWED_REMOTE_EXMODS``): catch it by name, read ``message``.
 """
 
 
@@ -13,7 +16,9 @@ class VmctlError(Exception):
 
     @property
     def message(self):
-        return str(self)
+        """The message alone (``str()`` of an error re-raised from another
+        daemon also holds the remote traceback)."""
+        return self.args[0] if self.args else self.msg_fmt
 
 
 class Invalid(VmctlError):
@@ -80,3 +85,24 @@ class BuildFailed(VmctlError):
 class PolicyNotAuthorized(VmctlError):
     code = 403
     msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+# --- expected failures of RPC endpoints (the caller decides what follows) -----
+
+class MigrationPreCheckError(VmctlError):
+    """A host cannot take part in a live migration (its pre-check)."""
+
+    code = 400
+    msg_fmt = "%(reason)s"
+
+
+class DestinationNotReady(VmctlError):
+    """A move's destination could not make itself ready for the guest
+    (pre_live_migration, prep_resize)."""
+
+    msg_fmt = "%(reason)s"
+
+
+class ConsoleOutputUnavailable(VmctlError):
+    code = 404
+    msg_fmt = "%(reason)s"

@@ -231,18 +231,33 @@ def test_outgoing_limit_queues_and_a_queued_migration_can_be_aborted(lm_cloud):
         api.delete("servers/%s" % server["id"])
 
 
-def test_a_destination_failing_its_pre_check_is_skipped(cloud_factory):
-    """The scheduler's favourite destination refuses in its pre-check: its
-    claim is released and the conductor moves on to the next host."""
+@pytest.fixture(scope="module")
+def precheck_cloud(cloud_factory):
+    """compute2 (the roomiest host, the scheduler's favourite) refuses every
+    incoming live migration in its pre-check."""
     refuser = {"fake": {"memory_mb": 65536, "refuse_incoming_migrations": True}}
-    cloud = cloud_factory("live-precheck", computes=3, compute_conf={"compute2": refuser})
-    api = cloud.api(microversion="2.88")
+    return cloud_factory("live-precheck", computes=3, compute_conf={"compute2": refuser})
+
+
+def _boot_off_compute2(api, name):
+    """Boot a server elsewhere than compute2 (disabled meanwhile)."""
     [svc] = [s for s in api.get("os-services?binary=vmctl-compute").json()["services"]
              if s["host"] == "compute2"]
     assert api.put("os-services/%s" % svc["id"], json={"status": "disabled"}).status_code == 200
-    server = _boot(api, "lm-precheck")
-    assert api.put("os-services/%s" % svc["id"], json={"status": "enabled"}).status_code == 200
     time.sleep(1.0)  # the scheduler's host states refresh
+    server = _boot(api, name)
+    assert server["OS-EXT-SRV-ATTR:host"] != "compute2"
+    assert api.put("os-services/%s" % svc["id"], json={"status": "enabled"}).status_code == 200
+    time.sleep(1.0)
+    return server
+
+
+def test_a_destination_failing_its_pre_check_is_skipped(precheck_cloud):
+    """The scheduler's favourite destination refuses in its pre-check: its
+    claim is released and the conductor moves on to the next host."""
+    cloud = precheck_cloud
+    api = cloud.api(microversion="2.88")
+    server = _boot_off_compute2(api, "lm-precheck")
     assert _migrate(api, server["id"]).status_code == 202
     migration = _wait_migration(api, server["id"])
     assert migration["status"] == "completed", _events(api, server["id"])
@@ -252,3 +267,34 @@ def test_a_destination_failing_its_pre_check_is_skipped(cloud_factory):
     [chosen] = [d for e, r, d in _events(api, server["id"])
                 if e == "conductor_live_migrate_instance"]
     assert "skipped: compute2: compute2 refuses incoming migrations" in chosen, chosen
+
+
+def _tracebacks(cloud, name):
+    with open(cloud.log_path(name)) as log:
+        return [line for line in log if "Traceback" in line
+                or "Exception during message handling" in line]
+
+
+def test_a_refused_pre_check_is_an_expected_failure(precheck_cloud):
+    """A pre-check refusal is a domain error the compute raises as expected
+    (MigrationPreCheckError): the migration fails saying why, as before, and
+    neither the refusing compute nor the conductor logs a traceback."""
+    cloud = precheck_cloud
+    api = cloud.api(microversion="2.88")
+    server = _boot_off_compute2(api, "lm-refused")
+    source = server["OS-EXT-SRV-ATTR:host"]
+    resp = _migrate(api, server["id"], host="compute2")
+    assert resp.status_code == 202, resp.text
+    migration = _wait_migration(api, server["id"])
+    assert migration["status"] == "failed", migration
+    [(result, details)] = [(r, d) for e, r, d in _events(api, server["id"])
+                           if e == "conductor_live_migrate_instance"]
+    assert result == "Error"
+    assert details == ("No destination passed the pre-checks (compute2: compute2 refuses "
+                       "incoming migrations (fake))."), details
+    back = api.wait_for_status(server["id"], "ACTIVE")
+    assert back["OS-EXT-SRV-ATTR:host"] == source
+    for name in ("compute2", "conductor"):
+        assert _tracebacks(cloud, name) == [], name
+    api.delete("servers/%s" % server["id"])
+    api.wait_for_deleted(server["id"])

@@ -10,6 +10,7 @@ instance action, then casts to the conductor.
 import json
 import logging
 
+from vmctl import exception
 from vmctl import states
 from vmctl.api import errors
 from vmctl.api import migrations
@@ -75,11 +76,12 @@ def console_output(api, server_id, value):
     if not row.host or row.task_state in (states.SCHEDULING, states.SPAWNING):
         raise errors.Conflict("Instance %s has no console yet: it is still being built."
                               % row.uuid)
-    result = api.conductor.get_console_output(api.ctx, row.uuid, length)
-    if result.get("error"):
+    try:
+        output = api.conductor.get_console_output(api.ctx, row.uuid, length)
+    except exception.ConsoleOutputUnavailable as exc:
         raise errors.NotFound("Console output of instance %s is not available: %s"
-                              % (row.uuid, result["error"]))
-    return {"output": result["output"]}
+                              % (row.uuid, exc.message)) from None
+    return {"output": output}
 
 
 # body key -> handler of actions that are not a row of states.ACTIONS

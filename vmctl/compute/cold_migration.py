@@ -5,7 +5,7 @@ evacuate.py); each step here runs under the instance's lock, is
 idempotent (a step re-sent by the conductor's healing finds its work done
 and reports it again), and reports its result with one cast:
 
-  destination  prep_resize (call)      ready for the new flavor?
+  destination  prep_resize (call)      ready for the new flavor? (DestinationNotReady)
   source       resize_instance         power off, offer the disk -> "migrated"
   destination  finish_resize           pull + verify the disk, define the guest,
                                        start it if it ran -> "finished"
@@ -23,6 +23,7 @@ over, and the leftovers of instances evacuated away from it ("cleaned").
 import datetime
 import logging
 
+from vmctl import exception
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.virt import driver as virt_driver
@@ -41,11 +42,13 @@ def _reason(exc):
 
 
 class ColdMigrationAgent:
-    def __init__(self, manager):
-        self.manager = manager
-        self.driver = manager.driver
-        self.conductor = manager.conductor
-        self.host = manager.host
+    def __init__(self, driver, conductor, work, host):
+        """``conductor``: its RPC client; ``work``: the agent's WorkTracker
+        (each step runs under the instance's lock and counts as busy)."""
+        self.driver = driver
+        self.conductor = conductor
+        self.work = work
+        self.host = host
 
     def _report(self, ctx, migration, step, ok, info=None, reason=None, started_at=None):
         self.conductor.cold_migration_result(ctx, migration.uuid, step, ok, info or {},
@@ -54,7 +57,7 @@ class ColdMigrationAgent:
     def _step(self, ctx, instance, migration, step, work):
         """Run ``work()`` -> info under the instance's lock and report it."""
         started = _now()
-        with self.manager._working_on(instance.uuid):
+        with self.work.working_on(instance.uuid):
             try:
                 info, ok, reason = work(), True, None
             except Exception as exc:
@@ -65,12 +68,13 @@ class ColdMigrationAgent:
 
     # --- destination -----------------------------------------------------------
     def prep_resize(self, ctx, instance, migration):
-        self.manager.wait_idle(instance.uuid)
+        """What the source needs to hand the disk over; DestinationNotReady
+        says why not."""
+        self.work.wait_idle(instance.uuid)
         try:
-            return {"ok": True, "info": self.driver.prepare_migration_target(instance,
-                                                                             migration)}
+            return self.driver.prepare_migration_target(instance, migration)
         except virt_driver.VirtError as exc:
-            return {"ok": False, "reason": str(exc)}
+            raise exception.DestinationNotReady(reason=str(exc)) from None
 
     def finish_resize(self, ctx, instance, migration, manifest, power_on):
         def work():
@@ -124,14 +128,14 @@ class ColdMigrationAgent:
 
     # --- either ----------------------------------------------------------------
     def cleanup_resize(self, ctx, instance, migration):
-        with self.manager._working_on(instance.uuid):
+        with self.work.working_on(instance.uuid):
             self.driver.revert_migration_at_destination(instance, migration)
             self.driver.confirm_migration(instance, migration)
 
     def describe_migration(self, ctx, instance, migration):
         """What this host has of a move, for the conductor's healing."""
         held = self.driver.held_migrations().get(instance.uuid)
-        return {"busy": self.manager.is_busy(instance.uuid),
+        return {"busy": self.work.is_busy(instance.uuid),
                 "power_state": self.driver.get_power_state(instance),
                 "held": held == migration.uuid}
 

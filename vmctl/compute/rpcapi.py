@@ -14,16 +14,27 @@ API version history:
     1.5 - build_and_run_instance: server_group (the late check asks the
           conductor only for a member of a group)
     1.6 - live_migration_arrived (destination -> source: the guest runs here)
+    1.7 - expected failures are exceptions (vmctl.exception), not
+          {"ok": False, "reason"} / {"error"} replies:
+          check_can_live_migrate_source returns the source's info and
+          check_can_live_migrate_destination {"shared_storage"}, or raise
+          MigrationPreCheckError; pre_live_migration and prep_resize return
+          the destination's info or raise DestinationNotReady;
+          get_console_output returns the text or raises ConsoleOutputUnavailable
 """
 
 from vmctl import rpc
 
-VERSION = "1.6"
+VERSION = "1.7"
 
 
 class ComputeAPI:
     def __init__(self, conf, transport):
         self.client = rpc.get_client(transport, conf.compute.topic, VERSION)
+
+    def _v17(self, host, timeout=None):
+        """The calls whose expected failures are exceptions (1.7)."""
+        return self.client.prepare(server=host, version="1.7", timeout=timeout)
 
     def build_and_run_instance(self, ctx, host, instance, node, attempt_hosts,
                                server_group=None):
@@ -38,7 +49,8 @@ class ComputeAPI:
                                               instance=instance, action=action)
 
     def get_console_output(self, ctx, host, instance, length, timeout=30):
-        return self.client.prepare(server=host, version="1.1", timeout=timeout).call(
+        """The text; ConsoleOutputUnavailable says why not."""
+        return self._v17(host, timeout).call(
             ctx, "get_console_output", instance=instance, length=length)
 
     def describe_instance(self, ctx, host, instance, timeout=15):
@@ -56,22 +68,25 @@ class ComputeAPI:
 
     def check_can_live_migrate_destination(self, ctx, host, instance, block_migration,
                                            source_info, timeout=30):
-        """{"ok", "reason", "shared_storage", "info"} from the destination."""
-        return self._v13(host, timeout).call(
+        """{"shared_storage"} from the destination; MigrationPreCheckError
+        says why it cannot take the guest."""
+        return self._v17(host, timeout).call(
             ctx, "check_can_live_migrate_destination", instance=instance,
             block_migration=block_migration, source_info=source_info)
 
     def check_can_live_migrate_source(self, ctx, host, instance, timeout=30):
-        """{"ok", "reason", "info"} from the source: what the destination needs."""
-        return self._v13(host, timeout).call(ctx, "check_can_live_migrate_source",
+        """What the destination needs to know of the source;
+        MigrationPreCheckError says why the source cannot migrate."""
+        return self._v17(host, timeout).call(ctx, "check_can_live_migrate_source",
                                              instance=instance)
 
     def live_migration(self, ctx, host, instance, migration):
         self._v13(host).cast(ctx, "live_migration", instance=instance, migration=migration)
 
     def pre_live_migration(self, ctx, host, instance, migration, timeout=120):
-        """{"ok", "reason", "info"}: the destination made ready (disks, files)."""
-        return self._v13(host, timeout).call(ctx, "pre_live_migration", instance=instance,
+        """The destination made ready (disks, files): what the source needs;
+        DestinationNotReady says why not."""
+        return self._v17(host, timeout).call(ctx, "pre_live_migration", instance=instance,
                                              migration=migration)
 
     def post_live_migration_at_destination(self, ctx, host, instance, migration,
@@ -100,8 +115,9 @@ class ComputeAPI:
         return self.client.prepare(server=host, version="1.4", timeout=timeout)
 
     def prep_resize(self, ctx, host, instance, migration, timeout=30):
-        """{"ok", "reason", "info"} from the destination."""
-        return self._v14(host, timeout).call(ctx, "prep_resize", instance=instance,
+        """What the source needs from the destination; DestinationNotReady
+        says why it cannot take the guest."""
+        return self._v17(host, timeout).call(ctx, "prep_resize", instance=instance,
                                              migration=migration)
 
     def resize_instance(self, ctx, host, instance, migration, dest_info):

@@ -6,7 +6,9 @@ import types
 import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
+from vmctl import exception
 from vmctl import manager
+from vmctl import rpc
 from vmctl import version
 from vmctl.compute import rpcapi as compute_rpcapi
 from vmctl.conductor import rpcapi
@@ -37,24 +39,22 @@ class ConductorManager(manager.Manager):
         self.db = db
         self.compute = compute   # get_console_output calls it directly
         deps = types.SimpleNamespace(conf=conf, db=db, scheduler=scheduler, compute=compute)
+        # Each task is built with everything it uses; those it depends on first.
         self.builds = build.BuildTask(deps)
         self.power = power.PowerTask(deps)
-        self.deletes = delete.DeleteTask(deps)
         self.live_migrations = live_migrate.LiveMigrateTask(deps)
-        self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
-                                    self.live_migrations, _service_context)
-        self._init_cold_moves(deps)
-        self.deletes.after_delete.append(self.builds.instance_deleted)
-
-    def _init_cold_moves(self, deps):
         self.resizes = resize.ResizeTask(deps)
         self.resize_ends = resize_end.ResizeEndTask(deps, self.resizes)
         self.evacuations = evacuate.EvacuateTask(deps, self.resizes)
-        self.resizes.steps.update(self.evacuations.steps)
-        self.deletes.after_delete += [self.resize_ends.instance_deleted,
-                                      self.evacuations.instance_deleted]
-        self.healer.moves = resize_heal.ResizeHealer(deps, self.resizes, self.resize_ends,
-                                                     self.evacuations)
+        self.cold_results = resize.StepResults(db, {**self.resizes.steps,
+                                                    **self.evacuations.steps})
+        self.deletes = delete.DeleteTask(deps, after_delete=(
+            self.resize_ends.instance_deleted, self.evacuations.instance_deleted,
+            self.builds.instance_deleted))
+        moves_healer = resize_heal.ResizeHealer(deps, self.resizes, self.resize_ends,
+                                                self.evacuations)
+        self.healer = heal.HealTask(deps, self.builds, self.power, self.deletes,
+                                    self.live_migrations, moves_healer, _service_context)
 
     def periodic_tasks(self):
         timeout = self.conf.conductor.stalled_task_seconds
@@ -106,21 +106,23 @@ class ConductorManager(manager.Manager):
 
     def cold_migration_result(self, ctxt, migration_uuid, step, ok, info, reason,
                               started_at):
-        self.resizes.result(ctxt, migration_uuid, step, ok, info, reason, started_at)
+        self.cold_results.result(ctxt, migration_uuid, step, ok, info, reason, started_at)
 
     def moves_on_host(self, ctxt, host):
         return self.resize_ends.moves_on_host(host)
 
+    @rpc.expected_exceptions(exception.ConsoleOutputUnavailable)
     def get_console_output(self, ctxt, instance_uuid, length):
         with self.db.reader() as session:
             row = db_instances.find(session, instance_uuid)
             if row is None:
-                return {"error": "the instance is gone"}
+                raise exception.ConsoleOutputUnavailable(reason="the instance is gone")
             inst = instance_obj.Instance.from_db(row)
         try:
             return self.compute.get_console_output(ctxt, inst.host, inst, length)
         except messaging.MessagingTimeout:
-            return {"error": "compute host %s did not answer" % inst.host}
+            raise exception.ConsoleOutputUnavailable(
+                reason="compute host %s did not answer" % inst.host) from None
 
     # --- from compute agents ---------------------------------------------------
     def service_heartbeat(self, ctxt, host, binary, topic):

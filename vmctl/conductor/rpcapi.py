@@ -18,11 +18,13 @@ API version history:
     1.5 - check_server_group (from computes: the late server group check)
     1.6 - live_migration_finished: progress (the job's last figures, which
           the source reported in a migration_update of their own before)
+    1.7 - get_console_output returns the text or raises
+          ConsoleOutputUnavailable (vmctl.exception) instead of {"error"}
 """
 
 from vmctl import rpc
 
-VERSION = "1.6"
+VERSION = "1.7"
 
 
 class ConductorAPI:
@@ -43,8 +45,8 @@ class ConductorAPI:
         self.client.prepare().cast(ctx, "delete_instance", instance_uuid=instance_uuid)
 
     def get_console_output(self, ctx, instance_uuid, length):
-        """{"output": text} or {"error": why}."""
-        return self.client.prepare(version="1.1").call(
+        """The text; ConsoleOutputUnavailable says why not."""
+        return self.client.prepare(version="1.7").call(
             ctx, "get_console_output", instance_uuid=instance_uuid, length=length)
 
     def live_migrate_instance(self, ctx, instance_uuid, migration_uuid, host, block_migration):

@@ -23,6 +23,7 @@ import time
 
 import oslo_messaging as messaging
 
+from vmctl import exception
 from vmctl import migration_states as ms
 from vmctl.compute.live_migration import config as policy_config
 from vmctl.compute.live_migration import monitor as monitor_mod
@@ -140,23 +141,26 @@ class SourceRun:
         if not self._move(ms.PREPARING):
             return ms.CANCELLED, "the migration was ended while it was queued"
         self._only_prepared = True
-        ready = self._prepare_destination()
-        if not ready.get("ok"):
+        info, why = self._prepare_destination()
+        if why is not None:
             self._rollback_destination()
-            return ms.FAILED, "the destination could not prepare: %s" % ready.get("reason")
+            return ms.FAILED, "the destination could not prepare: %s" % why
         if self._abort.is_set() or not self._move(ms.RUNNING):
             self._rollback_destination()
             return ms.CANCELLED, "aborted while preparing"
-        return self._end(*self._migrate(ready.get("info", {})))
+        return self._end(*self._migrate(info or {}))
 
     def _prepare_destination(self):
+        """(what the destination returned, None) or (None, why not)."""
         try:
             return self.compute.pre_live_migration(
                 self.ctx, self.migration.dest_compute, self.instance, self.migration,
-                timeout=self.conf.migration.pre_live_migration_timeout)
+                timeout=self.conf.migration.pre_live_migration_timeout), None
+        except exception.DestinationNotReady as exc:
+            return None, exc.message
         except messaging.MessagingException as exc:
-            return {"ok": False, "reason": "%s did not answer (%s)" % (
-                self.migration.dest_compute, type(exc).__name__)}
+            return None, "%s did not answer (%s)" % (self.migration.dest_compute,
+                                                     type(exc).__name__)
 
     def _end(self, status, reason):
         if status == "completed":

@@ -20,13 +20,14 @@ EVENT = "compute_terminate_instance"
 
 
 class DeleteTask:
-    def __init__(self, deps):
+    def __init__(self, deps, after_delete=()):
+        """``after_delete``: f(ctx, uuid) called once an instance is deleted:
+        what other workflows (builds, cold moves) must free besides its own
+        claims."""
         self.db = deps.db
         self.conf = deps.conf
         self.compute = deps.compute
-        # f(ctx, uuid) called once an instance is deleted: what other
-        # workflows (cold moves) must free besides its own claims.
-        self.after_delete = []
+        self.after_delete = tuple(after_delete)
 
     def start(self, ctx, uuid):
         with self.db.reader() as session:

@@ -49,15 +49,16 @@ HEALED_TASKS = (states.SCHEDULING, states.SPAWNING, states.DELETING, states.MIGR
 
 
 class HealTask:
-    moves = None  # resize_heal.ResizeHealer: cold migration, resize, evacuation
-
-    def __init__(self, deps, builds, power, deletes, live_migrations, make_context):
+    def __init__(self, deps, builds, power, deletes, live_migrations, moves, make_context):
+        """``moves``: the resize_heal.ResizeHealer of cold migration, resize
+        and evacuation."""
         self.db = deps.db
         self.compute = deps.compute
         self.builds = builds
         self.power = power
         self.deletes = deletes
         self.live_migrations = live_migrations
+        self.moves = moves
         self.make_context = make_context
 
     def run(self, older_than):
@@ -79,7 +80,7 @@ class HealTask:
 
     def _heal(self, ctx, row):
         task = row.task_state
-        if task in resize_heal.TASKS and self.moves is not None:
+        if task in resize_heal.TASKS:
             self.moves.heal(ctx, row)
             return
         if task == states.SCHEDULING:

@@ -24,6 +24,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import exception
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
@@ -79,9 +80,9 @@ class LiveMigrateTask:
         """(destination dict, None) or (None, why)."""
         tried, reasons = [row.host], []
         consumer = [{"consumer_uuid": migration_uuid, "instance_uuid": row.uuid}]
-        source_info = self._source_info(ctx, row, inst)
-        if source_info.get("ok") is False:
-            return None, "The source cannot live-migrate: %s" % source_info["reason"]
+        source_info, why = self._source_info(ctx, row, inst)
+        if why is not None:
+            return None, "The source cannot live-migrate: %s" % why
         for _attempt in range(self.conf.conductor.live_migration_destination_attempts):
             try:
                 placed = self.scheduler.select_destinations(
@@ -92,32 +93,37 @@ class LiveMigrateTask:
             if placed.get("host") is None:
                 reasons.append("No valid host was found. %s" % placed.get("reason", ""))
                 break
-            checked = self._check_destination(ctx, placed, inst, block_migration,
-                                              source_info.get("info", {}))
-            if checked.get("ok"):
+            checked, refused = self._check_destination(ctx, placed, inst, block_migration,
+                                                       source_info)
+            if refused is None:
                 placed["block_migration"] = _resolve_block(block_migration, checked)
                 placed["skipped"] = reasons
                 return placed, None
             db_claims.release(self.db, migration_uuid, node_id=placed["node_id"])
             tried.append(placed["host"])
-            reasons.append("%s: %s" % (placed["host"], checked.get("reason")))
+            reasons.append("%s: %s" % (placed["host"], refused))
             if host:
                 break
         return None, "No destination passed the pre-checks (%s)." % "; ".join(reasons)
 
     def _source_info(self, ctx, row, inst):
+        """(what the destination needs to know of the source, None) or (None, why not)."""
         try:
-            return self.compute.check_can_live_migrate_source(ctx, row.host, inst)
+            return self.compute.check_can_live_migrate_source(ctx, row.host, inst), None
+        except exception.MigrationPreCheckError as exc:
+            return None, exc.message
         except messaging.MessagingException as exc:
-            return {"ok": False, "reason": "%s did not answer (%s)" % (
-                row.host, type(exc).__name__)}
+            return None, "%s did not answer (%s)" % (row.host, type(exc).__name__)
 
     def _check_destination(self, ctx, placed, inst, block_migration, source_info):
+        """(the destination's answer, None) or (None, why it cannot take the guest)."""
         try:
             return self.compute.check_can_live_migrate_destination(
-                ctx, placed["host"], inst, block_migration, source_info)
+                ctx, placed["host"], inst, block_migration, source_info), None
+        except exception.MigrationPreCheckError as exc:
+            return None, exc.message
         except messaging.MessagingException as exc:
-            return {"ok": False, "reason": "did not answer (%s)" % type(exc).__name__}
+            return None, "did not answer (%s)" % type(exc).__name__
 
     def _hand_to_source(self, ctx, row, inst, migration_uuid, dest):
         with self.db.transaction() as session:

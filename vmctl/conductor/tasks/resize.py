@@ -35,6 +35,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import exception
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
@@ -80,6 +81,7 @@ class ResizeTask:
         self.steps = {"migrated": self._migrated, "finished": self._finished,
                       "dest_reverted": self._dest_reverted, "reverted": self._reverted,
                       "confirmed": self._confirmed}
+        self._results = StepResults(self.db, self.steps)
 
     # --- pre-migrating -> migrating ------------------------------------------------
     def start(self, ctx, instance_uuid, migration_uuid, host):
@@ -118,24 +120,27 @@ class ResizeTask:
             if placed.get("host") is None:
                 reasons.append("No valid host was found. %s" % placed.get("reason", ""))
                 break
-            prepared = self._prepare(ctx, placed, inst, migration)
-            if prepared.get("ok"):
-                placed["info"] = prepared.get("info") or {}
+            info, refused = self._prepare(ctx, placed, inst, migration)
+            if refused is None:
+                placed["info"] = info or {}
                 return placed, None
             db_claims.release(self.db, migration.uuid, node_id=placed["node_id"])
             tried.append(placed["host"])
-            reasons.append("%s: %s" % (placed["host"], prepared.get("reason")))
+            reasons.append("%s: %s" % (placed["host"], refused))
             if host:
                 break
         return None, "No destination could take the server (%s)." % "; ".join(reasons)
 
     def _prepare(self, ctx, placed, inst, migration):
+        """(what the source needs from the destination, None) or (None, why not)."""
         mobj = to_object(migration)
         mobj.dest_compute, mobj.dest_node = placed["host"], placed["node"]
         try:
-            return self.compute.prep_resize(ctx, placed["host"], inst, mobj)
+            return self.compute.prep_resize(ctx, placed["host"], inst, mobj), None
+        except exception.DestinationNotReady as exc:
+            return None, exc.message
         except messaging.MessagingException as exc:
-            return {"ok": False, "reason": "did not answer (%s)" % type(exc).__name__}
+            return None, "did not answer (%s)" % type(exc).__name__
 
     def _hand_to_source(self, ctx, row, migration_uuid, dest):
         with self.db.transaction() as session:
@@ -194,16 +199,8 @@ class ResizeTask:
 
     # --- reports from the computes ---------------------------------------------------
     def result(self, ctx, migration_uuid, step, ok, info, reason, started_at):
-        handler = self.steps.get(step)
-        if handler is None:
-            LOG.warning("Unknown cold migration step %r for %s", step, migration_uuid)
-            return
-        with self.db.reader() as session:
-            m = db_migrations.find(session, migration_uuid)
-            row = m and db_instances.find(session, m.instance_uuid)
-        if m is None:
-            return
-        handler(ctx, m, row, ok, info or {}, reason, started_at)
+        """A step of a resize or cold migration reported (or re-sent by healing)."""
+        self._results.result(ctx, migration_uuid, step, ok, info, reason, started_at)
 
     def _migrated(self, ctx, m, row, ok, info, reason, started_at):
         event = STEP_EVENTS["migrated"]
@@ -342,6 +339,29 @@ class ResizeTask:
         if host:
             inst = instance_obj.Instance.from_db(row) if row is not None else _ref(m)
             self.compute.cleanup_resize(ctx, host, inst, to_object(m))
+
+
+class StepResults:
+    """Hands a compute's report of one step of a cold move to the handler of
+    that step: ``steps`` maps each step name to ``f(ctx, migration row,
+    instance row, ok, info, reason, started_at)`` (ResizeTask.steps and
+    EvacuateTask.steps together, for the conductor's endpoint)."""
+
+    def __init__(self, db, steps):
+        self.db = db
+        self.steps = dict(steps)
+
+    def result(self, ctx, migration_uuid, step, ok, info, reason, started_at):
+        handler = self.steps.get(step)
+        if handler is None:
+            LOG.warning("Unknown cold migration step %r for %s", step, migration_uuid)
+            return
+        with self.db.reader() as session:
+            m = db_migrations.find(session, migration_uuid)
+            row = m and db_instances.find(session, m.instance_uuid)
+        if m is None:
+            return
+        handler(ctx, m, row, ok, info or {}, reason, started_at)
 
 
 def _ref(m):

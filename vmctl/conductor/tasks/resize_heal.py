@@ -24,6 +24,7 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import exception
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
@@ -90,19 +91,23 @@ class ResizeHealer:
         if self._busy(ctx, m.source_compute, row, m) or self._busy(ctx, m.dest_compute, row, m):
             return
         inst = resize.instance_with_flavor(row, m.new_flavor)
-        prepared = self.compute.prep_resize(ctx, m.dest_compute, inst, resize.to_object(m))
+        try:
+            info, refused = self.compute.prep_resize(ctx, m.dest_compute, inst,
+                                                     resize.to_object(m)), None
+        except exception.DestinationNotReady as exc:
+            info, refused = None, exc.message
         resend = instance_tasks.step("cold_migration", "heal_resend")
         with self.db.transaction() as session:
             if task not in resend.expects or not db_instances.compare_and_swap(
                     session, row.uuid, {"task_state": resend.sets},
                     expected_task_state=task):
                 return
-        if not prepared.get("ok"):
+        if refused is not None:
             self.resizes.result(ctx, m.uuid, "migrated", False, {},
-                                "the destination refused: %s" % prepared.get("reason"), None)
+                                "the destination refused: %s" % refused, None)
             return
         self.compute.resize_instance(ctx, m.source_compute, instance_obj.Instance.from_db(row),
-                                     resize.to_object(m), prepared.get("info") or {})
+                                     resize.to_object(m), info or {})
 
     def _heal_revert(self, ctx, row, m):
         inst = instance_obj.Instance.from_db(row)

@@ -27,8 +27,10 @@ FIELDS = ("uuid", "instance_uuid", "migration_type", "status", "source_compute",
           "source_node", "dest_compute", "dest_node", "block_migration")
 
 
-class OutgoingRecords:
-    def __init__(self, state_path, host, direction="out"):
+class MigrationRecords:
+    def __init__(self, state_path, host, direction):
+        """``direction``: ``out`` (the source's runs) or ``in`` (what the
+        destination prepared for)."""
         self.path = os.path.join(state_path, "live-migrations-%s-%s.json" % (direction, host))
         self._lock = threading.Lock()
 
@@ -52,7 +54,7 @@ class OutgoingRecords:
                 json.dump(records, f)
             os.replace(tmp, self.path)
         except OSError as exc:
-            LOG.warning("Cannot record outgoing live migrations in %s: %s", self.path, exc)
+            LOG.warning("Cannot record live migrations in %s: %s", self.path, exc)
 
     def add(self, migration):
         with self._lock:
