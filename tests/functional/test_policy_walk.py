@@ -289,6 +289,30 @@ def test_foreign_project_filters_leak_nothing(world):
             assert secret not in resp.text, (path, params, resp.text)
 
 
+def test_ids_in_request_bodies_are_resolved_as_the_caller(world):
+    """Project A's ids named in bob's request bodies (imageRef, a server
+    group hint) get the same 400 as ids that do not exist: bob can neither
+    use them nor learn that they exist (tests/functional/security/
+    test_references.py has one test per reference)."""
+    bob = world.clients["bob"]
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    def refused(field, value):
+        server = {"name": "walk-ref", "flavorRef": "1", "imageRef": "img"}
+        body = {"server": server}
+        if field == "group":
+            body["os:scheduler_hints"] = {"group": value}
+        else:
+            server[field] = value
+        resp = bob.post("servers", json=body)
+        assert resp.status_code == 400, (field, resp.status_code, resp.text)
+        return resp.json()["badRequest"]["message"].replace(value, "<id>")
+
+    for field, param in (("imageRef", "image_id"), ("group", "server_group_id")):
+        assert refused(field, world.params[param]) == refused(field, unknown), field
+    assert bob.get("servers").json()["servers"] == []
+
+
 def test_nothing_of_project_a_was_changed(world):
     """After the walk (run last in this module): A's server still runs where
     it was, untouched by the refused requests."""
