@@ -201,3 +201,54 @@ def test_a_server_group_hint_must_be_the_callers(people):
     assert _refusal(refused, group) == _refusal(unknown, UNKNOWN)
     members = alice.get("os-server-groups/%s" % group).json()["server_group"]["members"]
     assert members == []
+
+
+# --- medium 8: cloud admin is the admin role on the admin project ---------------
+
+@pytest.fixture(scope="module")
+def identity_cloud(cloud_factory):
+    cloud = cloud_factory("refs-roles", computes=1, auth="vmctl")
+    cloud.add_user("ann", "refs-a", roles=["member"])
+    cloud.add_user("boss", "refs-b", roles=["admin"])     # admin of project B only
+    cloud.add_user("svc", "service", roles=["service"])   # as devstack's vmctl-compute
+    return cloud
+
+
+def test_admin_of_another_project_is_not_cloud_admin(identity_cloud):
+    """Medium 8: the admin role on any project was cloud admin, identity
+    included. Now only on ``[identity] admin_project``."""
+    cloud = identity_cloud
+    ann, boss, admin = cloud.api_as("ann", "refs-a"), cloud.api_as("boss", "refs-b"), \
+        cloud.api_as()
+    image = _image(cloud, ann, "ann-private")
+    server = ann.create_server("ann-vm")
+    ann.wait_for_status(server["id"], "ACTIVE")
+    for path in ("os-services", "os-hypervisors", "servers?all_tenants=1",
+                 cloud.identity_url + "/users", cloud.identity_url + "/projects"):
+        assert boss.get(path).status_code == 403, path
+        assert admin.get(path).status_code == 200, path
+    assert boss.get("servers/%s" % server["id"]).status_code == 404
+    assert boss.get(_image_url(cloud, "/%s" % image["id"])).status_code == 404
+    assert _boot(boss, image["id"], name="boss-steals").status_code == 400
+    # Within its own project it is a member (admin implies member).
+    resp = _boot(boss, "img", name="boss-own")
+    assert resp.status_code == 202, resp.text
+    boss.wait_for_status(resp.json()["server"]["id"], "ACTIVE")
+
+
+def test_the_service_role_reads_images_and_nothing_else(identity_cloud):
+    """Medium 8: the computes' user held admin (a compute host's config file
+    was a cloud admin credential). The service role fetches any image by
+    id, which the computes need, and is refused everything else."""
+    cloud = identity_cloud
+    ann, svc = cloud.api_as("ann", "refs-a"), cloud.api_as("svc", "service")
+    image = _image(cloud, ann, "ann-for-compute", data=b"guest disk")
+    assert svc.get(_image_url(cloud, "/%s" % image["id"])).status_code == 200
+    data = svc.get(_image_url(cloud, "/%s/file" % image["id"]))
+    assert (data.status_code, data.content) == (200, b"guest disk")
+    for path in ("servers", "os-services", "servers?all_tenants=1",
+                 cloud.identity_url + "/users", _image_url(cloud)):
+        assert svc.get(path).status_code == 403, path
+    assert svc.request("DELETE", _image_url(cloud, "/%s" % image["id"])).status_code in (
+        403, 404)
+    assert _boot(svc, image["id"], name="svc-boot").status_code == 403

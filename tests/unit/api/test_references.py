@@ -5,11 +5,16 @@ import itertools
 
 import pytest
 
+from tests.fixtures.conf import make_conf
 from tests.unit.api.test_app import env  # noqa: F401  (fixture)
+from vmctl import context
+from vmctl import policies
+from vmctl.api import app
 from vmctl.db import flavors as db_flavors
 from vmctl.db import images as db_images
 from vmctl.images import visibility
 from vmctl.images.exception import ImageNotFound
+from vmctl.policies import images as image_policies
 
 VISIBILITIES = ("public", "community", "shared", "private")
 CALLERS = ("p1", "p2", None)  # None: a cloud administrator
@@ -105,3 +110,35 @@ def test_a_private_flavor_is_as_unknown_to_a_member(env):  # noqa: F811
     assert (resp.status_int, body["badRequest"]["message"]) == (400, "marker [priv] not found")
     assert call("GET", "/v2.1/flavors/priv/os-extra_specs")[0].status_int == 404
     assert call("GET", "/v2.1/flavors?marker=priv", token="admin:admin")[0].status_int == 200
+
+
+# --- cloud admin is the admin role on the admin project (issue 21, medium 8) ---
+
+@pytest.mark.parametrize("identity,expected", [
+    ({"project_id": "uuid-1", "project_name": "admin"}, True),
+    ({"project_id": "uuid-2", "project_name": "demo"}, False),
+    ({"project_id": "admin"}, True),                      # no name: the id
+    ({"project_id": "p", "project_name": "admin", "is_admin_project": False}, False),
+    ({"project_id": "p", "project_name": "demo", "is_admin_project": True}, True),
+])
+def test_is_admin_project(identity, expected):
+    conf = make_conf()
+    assert app.is_admin_project(identity, conf) is expected
+
+
+@pytest.mark.parametrize("roles,admin_project,cloud_admin", [
+    (["admin", "member", "reader"], True, True),
+    (["admin", "member", "reader"], False, False),   # admin of its own project only
+    (["member", "reader"], True, False),
+    (["service"], False, False),
+])
+def test_context_is_admin_needs_the_admin_project(roles, admin_project, cloud_admin):
+    enforcer = policies.make_enforcer(make_conf())
+    ctx = context.RequestContext(user_id="u", project_id="p", roles=roles,
+                                 is_admin_project=admin_project, overwrite=False)
+    assert enforcer.authorize("context_is_admin", {"project_id": "p"}, ctx,
+                              do_raise=False) is cloud_admin
+    # The service role reads every image by id, and nothing else of an admin.
+    reads_any = enforcer.authorize(image_policies.READ_ANY, {"project_id": "p"}, ctx,
+                                   do_raise=False)
+    assert reads_any is (cloud_admin or "service" in roles)
