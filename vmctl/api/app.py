@@ -90,10 +90,12 @@ def _context(req, found, conf):
 def is_admin_project(identity, conf):
     """Keystone's ``is_admin_project``: what the identity says, else whether
     its project is ``[identity] admin_project`` (by name, or by id for
-    identities that carry no name)."""
+    identities that carry no name); every project when that is empty."""
     given = identity.get("is_admin_project")
     if given is not None:
         return bool(given)
+    if not conf.identity.admin_project:  # as Keystone with no admin project
+        return True
     project = identity.get("project_name") or identity.get("project_id")
     return project is not None and project == conf.identity.admin_project
 

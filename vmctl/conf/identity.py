@@ -66,6 +66,10 @@ OPTS = [
         "administrator of that project only, with no more power than a "
         "member. With ``[api] auth_strategy = keystone`` the token's "
         "``X-Is-Admin-Project`` header decides when Keystone sends it. "
+        "Empty: the admin role on any project is cloud admin (Keystone's "
+        "behaviour with no admin project; what test suites that give the "
+        "admin role on projects of their own, such as Tempest's dynamic "
+        "credentials, expect). "
         "Related options: ``[api] auth_strategy``.",
     ),
     cfg.StrOpt(

@@ -126,6 +126,12 @@ def test_is_admin_project(identity, expected):
     assert app.is_admin_project(identity, conf) is expected
 
 
+def test_an_empty_admin_project_makes_every_project_one():
+    conf = make_conf()
+    conf.set_override("admin_project", "", group="identity")
+    assert app.is_admin_project({"project_id": "p", "project_name": "demo"}, conf) is True
+
+
 @pytest.mark.parametrize("roles,admin_project,cloud_admin", [
     (["admin", "member", "reader"], True, True),
     (["admin", "member", "reader"], False, False),   # admin of its own project only
