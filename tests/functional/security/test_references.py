@@ -4,8 +4,10 @@ and an id the caller may not see is answered exactly as one that does not
 exist. Each test is the regression test of one hole found by the probe, on a
 real cloud (every daemon a process, RabbitMQ, SQLite, fake computes).
 
-Personas (noauth tokens ``user:project``): alice and carol, members of
-project A; bob, member of project B; admin, the cloud administrator.
+Personas (noauth tokens ``user:project``): alice, member of project A; bob,
+member of project B; admin, the cloud administrator. The role tests (medium
+8) use real tokens: ann, member of refs-a; boss, admin of refs-b; svc, the
+service role on project service (as devstack's vmctl-compute).
 """
 
 import uuid
