@@ -245,15 +245,16 @@ if [ "$VMCTL_AUTH" = vmctl ]; then
     VMCTL_BOOTSTRAP_PASSWORD=$(cat "$ADMIN_PASSWORD_FILE") \
         "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username admin \
         --project admin --password-env VMCTL_BOOTSTRAP_PASSWORD
-    # The computes' own user (admin role on project "service"): they fetch
-    # images with its tokens. Its password lives in their 0600 config files.
+    # The computes' own user (role service on project "service", not admin:
+    # it reads images by id and nothing else): they fetch images with its
+    # tokens. Its password lives in their 0600 config files.
     if [ ! -s "$SERVICE_PASSWORD_FILE" ]; then
         (umask 077; "$BIN/python" -c 'import secrets; print(secrets.token_urlsafe(18))' \
             > "$SERVICE_PASSWORD_FILE")
     fi
     VMCTL_BOOTSTRAP_PASSWORD=$(cat "$SERVICE_PASSWORD_FILE") \
         "$BIN/vmctl-manage" --config-file "$CONF" bootstrap --username vmctl-compute \
-        --project service --password-env VMCTL_BOOTSTRAP_PASSWORD
+        --project service --role service --password-env VMCTL_BOOTSTRAP_PASSWORD
     (umask 077; cat > "$CLOUDS_YAML" <<EOF
 # Written by devstack/stack.sh: OS_CLOUD=vmctl OS_CLIENT_CONFIG_FILE=$CLOUDS_YAML
 clouds:

@@ -59,7 +59,7 @@ def test_bootstrap_is_idempotent(cloud):
     assert admin.get(cloud.identity_url + "/users",
                      params={"name": "admin"}).json() == before
     roles = sorted(r["name"] for r in admin.get(cloud.identity_url + "/roles").json()["roles"])
-    assert roles == ["admin", "member", "reader"]
+    assert roles == ["admin", "member", "reader", "service"]
     projects = admin.get(cloud.identity_url + "/projects", params={"name": "admin"}).json()
     assert len(projects["projects"]) == 1
 

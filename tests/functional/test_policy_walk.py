@@ -10,7 +10,9 @@ real tokens of the embedded identity service:
 - ``alice``: member of project A, which owns the server, image, server group
   and live migration the paths point at;
 - ``rita``: reader (only) of project A;
-- ``bob``: member of project B.
+- ``bob``: member of project B;
+- ``boss``: admin of project B (the admin role on a project other than
+  ``[identity] admin_project``): must get no more than bob.
 
 What each may do is written here, independently of vmctl/policies, as the
 contract: admin-only resources refuse members and readers with 403; a
@@ -94,6 +96,8 @@ CONTENT_TYPES = {
     ("PATCH", "/image/v2/images/{image_id}"): "application/openstack-images-v2.1-json-patch",
     ("PUT", "/image/v2/images/{image_id}/file"): "application/octet-stream",
 }
+# Personas of project B: project A's resources are 403 or 404 to them.
+FOREIGN = ("bob", "boss")
 # Path parameters that name project A's resources (the rest are global).
 OWNED_PARAMS = {"server_id", "migration_id", "request_id", "image_id", "server_group_id",
                 "user_id", "project_id"}
@@ -116,8 +120,10 @@ class World:
         self.alice = cloud.add_user("alice", "walk-a", roles=["member"])
         self.rita = cloud.add_user("rita", "walk-a", roles=["reader"])
         self.bob = cloud.add_user("bob", "walk-b", roles=["member"])
+        self.boss = cloud.add_user("boss", "walk-b", roles=["admin"])
         self.clients = {name: cloud.api_as(name, project) for name, project in (
-            ("admin", "admin"), ("alice", "walk-a"), ("rita", "walk-a"), ("bob", "walk-b"))}
+            ("admin", "admin"), ("alice", "walk-a"), ("rita", "walk-a"), ("bob", "walk-b"),
+            ("boss", "walk-b"))}
         self.params = self._make_resources()
 
     def _make_resources(self):
@@ -228,7 +234,7 @@ def _expected(persona, route, owned, action=None):
     reads = _reads(route.method) and action is None
     if persona == "admin":
         return "allowed" if reads else None
-    if persona == "bob" and owned:
+    if persona in FOREIGN and owned:
         return {403, 404}
     if admin_only:
         return {403}
@@ -257,13 +263,13 @@ def _check(problems, world, persona, route, action=None):
         good = resp.status_code in expected
     if not good:
         problems.append("expected %s: %s" % (expected, what))
-    if persona == "bob" and 200 <= resp.status_code < 300:
+    if persona in FOREIGN and 200 <= resp.status_code < 300:
         leaked = [s for s in world.secrets_of_a() if s in resp.text]
         if leaked:
             problems.append("project A's %s leaked: %s" % (leaked, what))
 
 
-@pytest.mark.parametrize("persona", ["bob", "rita", "alice", "admin"])
+@pytest.mark.parametrize("persona", ["bob", "boss", "rita", "alice", "admin"])
 def test_every_endpoint_for_every_role(world, persona):
     problems = []
     for route in _walked():
@@ -287,6 +293,30 @@ def test_foreign_project_filters_leak_nothing(world):
         assert resp.status_code in (200, 403), (path, resp.text)
         for secret in world.secrets_of_a():
             assert secret not in resp.text, (path, params, resp.text)
+
+
+def test_ids_in_request_bodies_are_resolved_as_the_caller(world):
+    """Project A's ids named in bob's request bodies (imageRef, a server
+    group hint) get the same 400 as ids that do not exist: bob can neither
+    use them nor learn that they exist (tests/functional/security/
+    test_references.py has one test per reference)."""
+    bob = world.clients["bob"]
+    unknown = "00000000-0000-4000-8000-000000000000"
+
+    def refused(field, value):
+        server = {"name": "walk-ref", "flavorRef": "1", "imageRef": "img"}
+        body = {"server": server}
+        if field == "group":
+            body["os:scheduler_hints"] = {"group": value}
+        else:
+            server[field] = value
+        resp = bob.post("servers", json=body)
+        assert resp.status_code == 400, (field, resp.status_code, resp.text)
+        return resp.json()["badRequest"]["message"].replace(value, "<id>")
+
+    for field, param in (("imageRef", "image_id"), ("group", "server_group_id")):
+        assert refused(field, world.params[param]) == refused(field, unknown), field
+    assert bob.get("servers").json()["servers"] == []
 
 
 def test_nothing_of_project_a_was_changed(world):

@@ -67,8 +67,9 @@ def vmctl_json(env, *args):
 
 
 def boot(env, name, *extra):
+    # "img": the image every test cloud holds (tests/fixtures/cloud.py IMAGE).
     return vmctl_json(env, "server", "create", name, "--flavor", "m1.tiny", "--image",
-                      "cirros", "--wait", *extra)
+                      "img", "--wait", *extra)
 
 
 def wait_migration(env, server, statuses, timeout=60):
@@ -134,7 +135,7 @@ def test_live_migrate_wait_shows_an_escalation_as_it_happens(env):
           "--property", "migration:policy=adaptive",
           "--property", "migration:permit_post_copy=true")
     vmctl(env, "server", "create", "cli-hot", "--flavor", "cli-postcopy", "--image",
-          "cirros", "--property", "fake_dirty_rate_mib=200", "--wait")
+          "img", "--property", "fake_dirty_rate_mib=200", "--wait")
     out, err = vmctl(env, "server", "live-migrate", "cli-hot", "--wait")
     lines = err.splitlines()
     decisions = [line for line in lines if line.startswith("decision: ")]
@@ -185,7 +186,7 @@ def test_migration_show_abort_and_force_complete(env):
                           for arg in ("--property", "%s=%s" % (key, value))])
     assert flavor["extra_specs"]["migration:policy"] == "steps"
     for name in ("cli-abort", "cli-force"):
-        vmctl(env, "server", "create", name, "--flavor", "cli-stuck", "--image", "cirros",
+        vmctl(env, "server", "create", name, "--flavor", "cli-stuck", "--image", "img",
               "--property", "fake_dirty_rate_mib=200", "--wait")
         out, _ = vmctl(env, "server", "live-migrate", name)
         assert out.startswith("Live migration of %s requested" % name)
@@ -263,7 +264,7 @@ def test_image_upload_with_progress(env, tmp_path):
 def test_errors_are_one_line(env):
     boot(env, "cli-errors")
     out, err = vmctl(env, "server", "create", "x", "--flavor", "no-such-flavor", "--image",
-                     "cirros", expect=1)
+                     "img", expect=1)
     assert err == "vmctl: error: no flavor named or with id 'no-such-flavor' (see " \
                   "'vmctl flavor list')\n"
     _, err = vmctl(env, "server", "resize", "cli-errors", "m1.tiny", expect=1)

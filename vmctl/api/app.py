@@ -51,7 +51,8 @@ class RootController:
         if found.versioned:
             version = mv.negotiate(req.headers)
             req.context["vmctl.version"] = version
-        api = ApiRequest(self.deps, req, _context(req, found), version or mv.min_version())
+        api = ApiRequest(self.deps, req, _context(req, found, self.deps.conf),
+                         version or mv.min_version())
         result = found.handler(api, **params)
         return _render(result, version)
 
@@ -70,18 +71,33 @@ def _check_json_text(request):
 _JSON_TYPES = ("application/json", "application/javascript")
 
 
-def _context(req, found):
+def _context(req, found, conf):
     identity = req.environ.get(auth.IDENTITY_KEY)
     if identity is None:
         if not found.public:
             raise errors.Unauthorized("Authentication required")
         return None
     roles = identity["roles"]
+    admin_project = is_admin_project(identity, conf)
     return vmctl_context.RequestContext(
         user_id=identity["user_id"], project_id=identity["project_id"],
-        roles=roles, is_admin="admin" in roles, overwrite=True,
+        roles=roles, is_admin="admin" in roles and admin_project,
+        is_admin_project=admin_project, overwrite=True,
         request_id=req.environ.get(middleware.REQUEST_ID_KEY),
         global_request_id=req.environ.get(middleware.GLOBAL_REQUEST_ID_KEY))
+
+
+def is_admin_project(identity, conf):
+    """Keystone's ``is_admin_project``: what the identity says, else whether
+    its project is ``[identity] admin_project`` (by name, or by id for
+    identities that carry no name); every project when that is empty."""
+    given = identity.get("is_admin_project")
+    if given is not None:
+        return bool(given)
+    if not conf.identity.admin_project:  # as Keystone with no admin project
+        return True
+    project = identity.get("project_name") or identity.get("project_id")
+    return project is not None and project == conf.identity.admin_project
 
 
 def _render(result, version):

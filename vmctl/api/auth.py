@@ -74,7 +74,10 @@ def identity_from_headers(token, user, project):
     if not (_NAME_RE.match(user) and _NAME_RE.match(project)):
         return None
     roles = ADMIN_ROLES if user == ADMIN_USER else USER_ROLES
-    return {"user_id": user, "project_id": project, "roles": list(roles)}
+    # Development only: user admin is the cloud administrator on any project
+    # (the computes' default ``admin:service`` token reads every image).
+    return {"user_id": user, "project_id": project, "roles": list(roles),
+            "is_admin_project": user == ADMIN_USER}
 
 
 class NoAuthMiddleware:
@@ -172,7 +175,15 @@ def identity_from_keystone(environ):
     roles = [r.strip() for r in environ.get("HTTP_X_ROLES", "").split(",") if r.strip()]
     return {"user_id": user, "project_id": project, "roles": roles,
             "user_name": environ.get("HTTP_X_USER_NAME"),
-            "project_name": environ.get("HTTP_X_PROJECT_NAME")}
+            "project_name": environ.get("HTTP_X_PROJECT_NAME"),
+            "is_admin_project": _header_bool(environ.get("HTTP_X_IS_ADMIN_PROJECT"))}
+
+
+def _header_bool(value):
+    """True / False from keystonemiddleware's header, None when absent."""
+    if value is None:
+        return None
+    return value.strip().lower() == "true"
 
 
 class KeystoneIdentityMiddleware:

@@ -2,6 +2,7 @@
 
 from vmctl import exception
 from vmctl.api import errors
+from vmctl.api import flavors
 from vmctl.api import validation
 from vmctl.api.schemas import flavor_extra_specs as schema
 from vmctl.db import flavors as db_flavors
@@ -16,7 +17,7 @@ def _as_strings(specs):
 def index(api, flavor_id):
     api.authorize(policies.SPECS_INDEX)
     with api.db.reader() as session:
-        return {"extra_specs": db_flavors.extra_specs(db_flavors.get(session, flavor_id))}
+        return {"extra_specs": db_flavors.extra_specs(flavors.visible(api, session, flavor_id))}
 
 
 @validation.request_schema(schema.create)
@@ -31,7 +32,7 @@ def create(api, flavor_id):
 def show(api, flavor_id, key):
     api.authorize(policies.SPECS_SHOW)
     with api.db.reader() as session:
-        specs = db_flavors.extra_specs(db_flavors.get(session, flavor_id))
+        specs = db_flavors.extra_specs(flavors.visible(api, session, flavor_id))
     if key not in specs:
         raise exception.FlavorExtraSpecNotFound(flavor_id=flavor_id, key=key)
     return {key: specs[key]}

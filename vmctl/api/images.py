@@ -95,7 +95,8 @@ def _target(row):
 
 def _find(api, session, image_id):
     """The image if the caller may see it, else ImageNotFound (404)."""
-    row = db_images.get(session, image_id, api.project_scope())
+    scope = None if api.can(policies.READ_ANY) else api.project_scope()
+    row = db_images.get(session, image_id, scope)
     if not api.can(policies.GET, _target(row)):
         raise image_exc.ImageNotFound(image_id=image_id)
     return row

@@ -17,12 +17,12 @@ casts to the conductor (conductor/tasks/resize.py, evacuate.py):
 import secrets
 import string
 
-from vmctl import exception
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
 from vmctl import states
 from vmctl.api import errors
 from vmctl.api import microversion as mv
+from vmctl.api import references
 from vmctl.api import servers
 from vmctl.api import validation
 from vmctl.api.request import Reply
@@ -54,13 +54,10 @@ def migrate(api, server_id, value):
 def resize(api, server_id, value):
     api.authorize(policies.RESIZE)
     validation.validate(resize.request_schema, {"resize": value})
-    flavor_id = servers._ref_id(value["flavorRef"])
     with api.db.reader() as session:
-        try:
-            flavor = db_flavors.snapshot(db_flavors.get(session, flavor_id))
-        except exception.FlavorNotFound:
-            raise errors.BadRequest("Invalid flavorRef: flavor %s could not be found."
-                                    % flavor_id) from None
+        flavor = db_flavors.snapshot(references.flavor(
+            api, session, value["flavorRef"],
+            "Invalid flavorRef: flavor %s could not be found."))
     _start_move(api, server_id, ms.RESIZE, "resize", new_flavor=flavor)
     return Reply(202)
 

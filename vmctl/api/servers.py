@@ -5,14 +5,13 @@ import secrets
 import string
 import uuid
 
-import sqlalchemy as sa
-
 from vmctl import exception
 from vmctl import instance_tasks
 from vmctl import states
 from vmctl.api import availability_zones
 from vmctl.api import errors
 from vmctl.api import microversion as mv
+from vmctl.api import references
 from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import parameter_types as types
@@ -21,8 +20,8 @@ from vmctl.api.views import servers as views
 from vmctl.db import actions as db_actions
 from vmctl.db import compute_nodes as db_nodes
 from vmctl.db import flavors as db_flavors
+from vmctl.db import images as db_images
 from vmctl.db import instances as db_instances
-from vmctl.db import models
 from vmctl.db import server_groups as db_groups
 from vmctl.db import services as db_services
 from vmctl.policies import servers as policies
@@ -72,7 +71,9 @@ def _lookups(api, session, rows, single=False):
     version = api.version
     groups = (db_groups.groups_of(session, [r.uuid for r in rows])
               if version.matches(mv.SERVER_GROUPS_SHOWN) else {})
-    images = (_image_properties(session, {r.image_ref for r in rows})
+    # Only the images the caller may see: never another project's data.
+    images = (db_images.properties_of(session, {r.image_ref for r in rows},
+                                      project_id=api.project_scope())
               if version.matches(mv.IMAGE_PROPERTIES) else {})
     host_status = (_host_status(api, session)
                    if version.matches(mv.HOST_STATUS) else {})
@@ -88,12 +89,6 @@ def _host_status(api, session):
         up = db_services.is_up(row, down_time)
         status[row.host] = "MAINTENANCE" if row.disabled else ("UP" if up else "DOWN")
     return status
-
-
-def _image_properties(session, image_ids):
-    rows = session.execute(sa.select(models.Image.id, models.Image.properties)
-                           .where(models.Image.id.in_(image_ids)))
-    return {image_id: props or {} for image_id, props in rows}
 
 
 def _list(api, with_faults):
@@ -162,7 +157,8 @@ def create(api):
                                 "it cannot be given when creating several servers.")
     reservation_id = "r-" + "".join(secrets.choice(_RESERVATION_CHARS) for _ in range(8))
     with api.db.transaction() as session:
-        flavor = _flavor(session, server["flavorRef"])
+        flavor = references.flavor(api, session, server["flavorRef"])
+        references.image(api, session, server["imageRef"])
         _check_zone(api, session, server.get("availability_zone"))
         requested_host = _requested_host(api, session, server)
         _check_block_devices(server)
@@ -231,7 +227,7 @@ def _requested_host(api, session, server):
 def _check_block_devices(server):
     """The one block device accepted is the image itself, on local disk."""
     for device in server.get("block_device_mapping_v2") or ():
-        if device.get("uuid") not in (None, _ref_id(server["imageRef"])):
+        if device.get("uuid") not in (None, references.ref_id(server["imageRef"])):
             raise errors.BadRequest("Invalid input for field/attribute "
                                     "block_device_mapping_v2: only the image given "
                                     "as imageRef can be a boot device.")
@@ -248,19 +244,6 @@ def _hinted_group(api, session, hints):
     except db_groups.ServerGroupNotFound:
         raise errors.BadRequest("Invalid server group %s: it could not be found."
                                 % group_uuid) from None
-
-
-def _ref_id(ref):
-    """An id, or the last path segment of a URL given as a reference."""
-    return str(ref).rstrip("/").rsplit("/", 1)[-1]
-
-
-def _flavor(session, flavor_ref):
-    flavor_id = _ref_id(flavor_ref)
-    try:
-        return db_flavors.get(session, flavor_id)
-    except exception.FlavorNotFound:
-        raise errors.BadRequest("Flavor %s could not be found." % flavor_id) from None
 
 
 def _create_one(api, session, server, flavor, reservation_id, index, count,
@@ -281,7 +264,7 @@ def _create_one(api, session, server, flavor, reservation_id, index, count,
         "power_state": states.NOSTATE,
         "availability_zone": server.get("availability_zone"),
         "flavor": db_flavors.snapshot(flavor),
-        "image_ref": _ref_id(server["imageRef"]),
+        "image_ref": references.ref_id(server["imageRef"]),
         "metadata_": dict(server.get("metadata") or {}),
         "hostname": server.get("hostname"),
         "requested_host": requested_host,

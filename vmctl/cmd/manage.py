@@ -5,7 +5,7 @@
     vmctl-manage [--config-file F] flavor create NAME --vcpus N --ram MB --disk GB [--id ID]
     vmctl-manage [--config-file F] fernet setup | rotate
     vmctl-manage [--config-file F] bootstrap --username U (--password P | --password-env VAR)
-                                             --project P
+                                             --project P [--role admin | service]
     vmctl-manage [--config-file F] user create NAME (--password P | --password-env VAR)
     vmctl-manage [--config-file F] project create NAME
     vmctl-manage [--config-file F] role add --user U --project P --role R
@@ -161,7 +161,8 @@ def bootstrap(conf, args):
     def work(database):
         for line in identity_bootstrap.bootstrap(database, args.username, password,
                                                  args.project_name,
-                                                 conf.identity.password_hash_rounds):
+                                                 conf.identity.password_hash_rounds,
+                                                 role=args.role):
             print(line)
         return 0
     return _with_db(conf, work)
@@ -364,6 +365,9 @@ def _add_identity_commands(subparsers):
     boot = subparsers.add_parser("bootstrap", help="roles, first admin user and project")
     boot.add_argument("--username", default="admin")
     boot.add_argument("--project", dest="project_name", default="admin")
+    boot.add_argument("--role", default="admin",
+                      help="role given on the project: admin (the first administrator), "
+                      "or service for a service user such as the computes'")
     _add_password_args(boot)
     boot.set_defaults(func=bootstrap)
 

@@ -58,6 +58,21 @@ OPTS = [
         "tokens. Unset: the scheme, host and port of each request.",
     ),
     cfg.StrOpt(
+        "admin_project",
+        default="admin",
+        help="Name of the project whose ``admin`` role holders are cloud "
+        "administrators (Keystone's ``is_admin_project``): they see and act "
+        "on every project. The ``admin`` role on any other project is an "
+        "administrator of that project only, with no more power than a "
+        "member. With ``[api] auth_strategy = keystone`` the token's "
+        "``X-Is-Admin-Project`` header decides when Keystone sends it. "
+        "Empty: the admin role on any project is cloud admin (Keystone's "
+        "behaviour with no admin project; what test suites that give the "
+        "admin role on projects of their own, such as Tempest's dynamic "
+        "credentials, expect). "
+        "Related options: ``[api] auth_strategy``.",
+    ),
+    cfg.StrOpt(
         "region",
         default="RegionOne",
         help="Region name of the endpoints in the service catalog.",

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from vmctl.db import models
 from vmctl.images import exception
 from vmctl.images import states
+from vmctl.images.visibility import VISIBLE_TO_ALL
 
 IMAGE = models.Image
-VISIBLE_TO_ALL = ("public", "community")
 
 
 def create(session, values):
@@ -28,6 +28,7 @@ def create(session, values):
 
 
 def _visible(project_id):
+    """The SQL form of vmctl.images.visibility.visible (a test keeps them equal)."""
     return sa.or_(IMAGE.owner == project_id, IMAGE.visibility.in_(VISIBLE_TO_ALL))
 
 
@@ -40,6 +41,15 @@ def get(session, image_id, project_id=None):
     if row is None:
         raise exception.ImageNotFound(image_id=image_id)
     return row
+
+
+def properties_of(session, image_ids, project_id=None):
+    """{image id: properties} of those of ``image_ids`` the caller of
+    ``project_id`` may see (None: an administrator, every one)."""
+    query = sa.select(IMAGE.id, IMAGE.properties).where(IMAGE.id.in_(image_ids))
+    if project_id is not None:
+        query = query.where(_visible(project_id))
+    return {image_id: props or {} for image_id, props in session.execute(query)}
 
 
 def _visibility_clause(project_id, visibility):

@@ -1,6 +1,6 @@
 """Operator tasks of the identity service, run by vmctl-manage.
 
-``bootstrap`` is idempotent: the roles admin, member and reader, the admin
+``bootstrap`` is idempotent: the roles admin, member, reader and service, the admin
 user and project and the admin role assignment are created when missing and
 left alone when present (the user's password is set again when it no longer
 matches, which invalidates the user's tokens).
@@ -9,7 +9,7 @@ matches, which invalidates the user's tokens).
 from vmctl.db import identity as db_identity
 from vmctl.identity import passwords
 
-ROLES = ("admin", "member", "reader")
+ROLES = ("admin", "member", "reader", "service")
 
 
 def ensure_roles(session):
@@ -61,14 +61,16 @@ def grant(session, user, project, role_name):
     db_identity.add_assignment(session, user.id, project.id, role.id)
 
 
-def bootstrap(db, username, password, project_name, rounds=passwords.ROUNDS):
-    """Lines describing what was done (or found) for the first admin."""
+def bootstrap(db, username, password, project_name, rounds=passwords.ROUNDS, role="admin"):
+    """Lines describing what was done (or found) for the first admin (or,
+    with ``role="service"``, for a service user)."""
     with db.transaction() as session:
         ensure_roles(session)
         project = ensure_project(session, project_name, "Bootstrap project")
         user, changed = ensure_user(session, username, password, project.id, rounds)
-        grant(session, user, project, "admin")
+        grant(session, user, project, role)
+        implied = " (implies member, reader)" if role == "admin" else ""
         return ["roles: %s" % ", ".join(ROLES),
                 "project %s: %s" % (project.name, project.id),
                 "user %s: %s%s" % (user.name, user.id, " (%s)" % changed if changed else ""),
-                "role admin (implies member, reader) of %s on %s" % (user.name, project.name)]
+                "role %s%s of %s on %s" % (role, implied, user.name, project.name)]

@@ -1,6 +1,8 @@
 """Base rules the resource rules are written in terms of.
 
-Three personas: ``admin`` (role admin, any project), a project member
+Three personas: ``admin`` (role admin on the admin project, ``[identity]
+admin_project``; the admin role on another project grants nothing more than
+member there), a project member
 (role member in the target's project) and a project reader (role reader in
 the target's project). Project isolation does not rest on these rules
 alone: handlers also scope every database lookup to the caller's project
@@ -19,9 +21,11 @@ ANY = "@"
 SCOPE = ["project"]
 
 RULES = [
-    policy.RuleDefault("context_is_admin", "role:admin",
-                       "Decides who is an administrator: sees and acts on "
-                       "every project, and sees admin-only attributes."),
+    policy.RuleDefault("context_is_admin", "role:admin and is_admin_project:True",
+                       "Decides who is a cloud administrator: sees and acts on "
+                       "every project, and sees admin-only attributes. The "
+                       "admin role counts on the admin project only ([identity] "
+                       "admin_project, Keystone's is_admin_project)."),
     policy.RuleDefault("project_member",
                        "role:member and project_id:%(project_id)s",
                        "A member of the target's project."),

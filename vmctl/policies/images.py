@@ -17,8 +17,11 @@ DELETE = "delete_image"
 PUBLICIZE = "publicize_image"
 COMMUNITIZE = "communitize_image"
 
-# Readers of the owner's project, or anyone for public and community images.
-READ_IMAGE = ("rule:context_is_admin or (role:reader and "
+READ_ANY = "get_image_of_any_project"
+
+# Readers of the owner's project, or anyone for public and community images;
+# the compute hosts' service users (role service) fetch every project's.
+READ_IMAGE = ("rule:context_is_admin or role:service or (role:reader and "
               "(project_id:%(project_id)s or 'public':%(visibility)s or "
               "'community':%(visibility)s))")
 
@@ -27,6 +30,11 @@ IMAGE = IMAGES + "/{image_id}"
 
 RULES = [
     base.api_rule(GET, READ_IMAGE, "Show an image", [("GET", IMAGE)]),
+    base.api_rule(READ_ANY, "rule:context_is_admin or role:service",
+                  "Show and download the images of every project by id (the "
+                  "computes' service user fetches the images servers boot from; "
+                  "the API checked the caller may use them)",
+                  [("GET", IMAGE), ("GET", IMAGE + "/file")]),
     base.api_rule(LIST, base.PROJECT_READER_OR_ADMIN, "List images",
                   [("GET", IMAGES)]),
     base.api_rule(ADD, base.PROJECT_MEMBER_OR_ADMIN,

@@ -9,6 +9,7 @@ from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.db import api as db_api
 from vmctl.db import flavors as db_flavors
+from vmctl.db import images as db_images
 from vmctl.db import instances as db_instances
 from vmctl.db import models
 
@@ -36,6 +37,9 @@ def env(tmp_path):
     with db.transaction() as session:
         db_flavors.create(session, {"flavorid": "1", "name": "tiny", "vcpus": 1,
                                     "memory_mb": 64, "root_gb": 1})
+        # The image every create here boots: public, so any project may.
+        db_images.create(session, {"id": "img", "status": "active", "visibility": "public",
+                                   "owner": "admin", "properties": {}})
     conductor = RecordingConductor()
     app = api_app.setup_app(conf, db, conductor)
 

@@ -45,7 +45,8 @@ def test_unknown_strategy_refused():
 def test_noauth_passes_identity_and_provider():
     app = auth.make_middleware(_conf("noauth"), _echo)
     resp = _get(app, "/v2.1/servers", **{"X-Auth-Token": "bob:p1"})
-    assert resp.json == {"user_id": "bob", "project_id": "p1", "roles": ["member", "reader"]}
+    assert resp.json == {"user_id": "bob", "project_id": "p1", "roles": ["member", "reader"],
+                         "is_admin_project": False}
     assert resp.headers["X-Has-Provider"] == "True"
     assert _get(app, "/v2.1/servers").status_int == 401
 
@@ -91,7 +92,11 @@ KEYSTONE_HEADERS = {
 def test_keystone_headers_mapping():
     assert auth.identity_from_keystone(dict(KEYSTONE_HEADERS)) == {
         "user_id": "u-1", "project_id": "p-1", "roles": ["member", "reader"],
-        "user_name": "alice", "project_name": "demo"}
+        "user_name": "alice", "project_name": "demo", "is_admin_project": None}
+    for header, seen in (("True", True), ("False", False)):
+        identity = auth.identity_from_keystone(dict(KEYSTONE_HEADERS,
+                                                    HTTP_X_IS_ADMIN_PROJECT=header))
+        assert identity["is_admin_project"] is seen
 
 
 @pytest.mark.parametrize("change", [

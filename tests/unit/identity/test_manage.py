@@ -63,7 +63,7 @@ def test_bootstrap_is_idempotent(conf_file, monkeypatch, capsys):
         with db.reader() as session:
             assert len(db_identity.list_users(session)) == 1
             assert [r.name for r in db_identity.list_roles(session)] == [
-                "admin", "member", "reader"]
+                "admin", "member", "reader", "service"]
             user = db_identity.find_user(session, "admin")
             assert user.tokens_valid_after is None
             assert len(list(session.scalars(sa.select(IdentityRoleAssignment)))) == 1
@@ -114,3 +114,12 @@ def test_password_needs_a_source_without_a_terminal(conf_file, monkeypatch):
         run(conf_file, "bootstrap")
     with pytest.raises(SystemExit):
         run(conf_file, "bootstrap", "--password-env", "UNSET_VAR_H1")
+
+
+def test_bootstrap_a_service_user(conf_file, monkeypatch, capsys):
+    """devstack's vmctl-compute: the service role, not admin (issue 21)."""
+    env = {"PW": "svc-pw"}
+    assert run(conf_file, "bootstrap", "--username", "svc", "--project", "service",
+               "--role", "service", "--password-env", "PW", env=env,
+               monkeypatch=monkeypatch) == 0
+    assert "role service of svc on service" in capsys.readouterr().out

@@ -12,7 +12,8 @@ _server = {
     "properties": {
         "name": parameter_types.name,
         "flavorRef": _ref,
-        # No image service yet: any non-empty id (or URL ending in one).
+        # An image id (or URL ending in one); the handler resolves it as the
+        # caller sees it (vmctl/api/references.py).
         "imageRef": {"type": "string", "minLength": 1, "maxLength": 255,
                      "pattern": r"\S"},
         "metadata": parameter_types.metadata,
