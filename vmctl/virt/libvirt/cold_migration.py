@@ -6,9 +6,10 @@ persistent domain XML is saved as ``domain.xml`` and what the move needs
 as ``resize.json`` (mode 0600: the migration, the per-migration token, the
 files with their sizes and SHA-256, the power state it had), the instance
 folder is renamed ``<uuid>_resize`` and the domain is undefined. The
-folder's ``disk`` (the qcow2 overlay) is then offered on the compute's
-HTTPS transfer endpoint (``transfer.py``); the manifest names its URL,
-the token and the endpoint certificate's SHA-256.
+folder's ``disk`` (the qcow2 overlay) and the flavor's ephemeral and
+swap disks (``local_disks``: ``disk.eph0``, ``disk.swap``) are then
+offered on the compute's HTTPS transfer endpoint (``transfer.py``); the
+manifest names its URL, the token and the endpoint certificate's SHA-256.
 
 Destination (``finish_migration``): a new ``<uuid>`` folder marked with
 ``resize-incoming.json`` (only folders carrying the migration's mark are
@@ -16,8 +17,10 @@ ever removed by a revert), the image, kernel and ramdisk fetched into this
 host's image cache, the overlay pulled with ``disk_transfer.pull``
 (checksummed, resumed from the bytes already written), re-pointed at the
 local cached base image (``qemu-img rebase -u``: same image, other path),
-grown to the new flavor's root disk, and a domain defined with the new
-flavor's vCPUs and memory; started if the guest was running.
+grown to the new flavor's root disk, the ephemeral and swap disks fitted
+to the new flavor (``local_disks.fit``: created, grown, never shrunk), and
+a domain defined with the new flavor's vCPUs and memory; started if the
+guest was running.
 
 Revert at the source renames ``<uuid>_resize`` back, defines the saved
 XML and starts the guest if it ran: the old flavor, disk and power state,
@@ -46,6 +49,7 @@ from vmctl.virt import disk_transfer
 from vmctl.virt import driver
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import live_migration
+from vmctl.virt.libvirt import local_disks
 from vmctl.virt.libvirt import transfer
 
 LOG = logging.getLogger(__name__)
@@ -55,7 +59,7 @@ RECORD = "resize.json"
 DOMAIN_XML = "domain.xml"
 INCOMING = "resize-incoming.json"
 OWNER = "owner.json"
-FILES = ("disk",)
+FILES = ("disk",) + local_disks.FILES
 VIR_DOMAIN_XML_INACTIVE = 2
 
 
@@ -181,7 +185,7 @@ class ColdMigrationMixin:
                       "source_host": self._nodename, "token": disk_transfer.new_token(),
                       "power_state": power_state,
                       "files": [transfer.file_entry(n, os.path.join(inst_dir, n))
-                                for n in FILES]}
+                                for n in ["disk"] + local_disks.present(inst_dir)]}
             with open(os.path.join(inst_dir, DOMAIN_XML), "w") as f:
                 f.write(xml)
             write_private_json(os.path.join(inst_dir, RECORD), record)
@@ -264,6 +268,7 @@ class ColdMigrationMixin:
         except disk.DiskError as exc:
             raise driver.VirtError("cannot set up the disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
+        local_disks.fit(inst_dir, instance.flavor)
         domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
         guest = self._host.define(domain.to_xml())
         if power_on:
@@ -388,6 +393,7 @@ class ColdMigrationMixin:
             except disk.DiskError as exc:
                 raise driver.VirtError("cannot reuse the disk of instance %s: %s"
                                        % (instance_uuid, exc)) from exc
+            local_disks.fit(inst_dir, instance.flavor)
             guest = self._host.define(
                 self._domain_config(instance, instance_uuid, os_config, disk_path).to_xml())
             try:

@@ -6,8 +6,8 @@ This module turns vmctl instances into those calls.
 
 Each instance lives in ``[libvirt] instances_path/<uuid>/``: ``disk`` (a
 qcow2 overlay on a base image in ``[libvirt] image_cache_path``),
-``console.log`` (the serial port) and ``images.json`` (the cached images it
-uses). Guests get no network interface yet. Live migration:
+``console.log`` (the serial port), ``images.json`` (the cached images it
+uses) and the flavor's ephemeral and swap disks (``local_disks``). Guests get no network interface yet. Live migration:
 ``live_migration.LiveMigrationMixin`` and ``migration`` (the job); cold
 migration and resize: ``cold_migration.ColdMigrationMixin`` and
 ``transfer`` (the HTTPS disk transfer).
@@ -29,6 +29,7 @@ from vmctl.virt.libvirt import guest as libvirt_guest
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import imagecache
 from vmctl.virt.libvirt import live_migration
+from vmctl.virt.libvirt import local_disks
 
 LOG = logging.getLogger(__name__)
 
@@ -266,6 +267,7 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
         except disk.DiskError as exc:
             raise driver.VirtError("cannot create the root disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
+        local_disks.create(inst_dir, instance.flavor)
         domain = self._domain_config(instance, instance_uuid, os_config, disk_path)
         guest = self._host.define(domain.to_xml())
         guest.start()
@@ -302,6 +304,7 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, cold_migration.ColdMigrat
             memory_mb=flavor.memory_mb, vcpus=flavor.vcpus, root_gb=flavor.root_gb,
             image_id=instance.image_ref)
         devices = [config.GuestDisk(disk_path),
+                   *local_disks.guest_disks(os.path.dirname(disk_path), flavor),
                    config.GuestSerialFile(console_path),
                    config.GuestConsole(console_path)]
         return config.GuestDomain(

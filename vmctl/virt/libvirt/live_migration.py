@@ -8,8 +8,9 @@ Shared storage -> plain live migration (the instance folder is the same
 files); otherwise block migration (NON_SHARED_INC): the destination
 pre-creates the instance folder, fetches the base image, kernel and
 ramdisk through its image cache and creates the same qcow2 overlay on
-them, and libvirt copies the overlay's contents. Block migration on shared
-storage is refused (it would copy a disk onto itself). The conductor
+them and blank ephemeral and swap disks of the flavor's sizes
+(``local_disks.precreate``), and libvirt copies their contents. Block
+migration on shared storage is refused (it would copy a disk onto itself). The conductor
 resolves block_migration='auto' from the destination's answer, so a
 destination learns from ``migration.block_migration`` whether storage is
 shared.
@@ -38,6 +39,7 @@ from vmctl.virt import driver
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
+from vmctl.virt.libvirt import local_disks
 from vmctl.virt.libvirt import migration as lm
 
 LOG = logging.getLogger(__name__)
@@ -252,6 +254,7 @@ class LiveMigrationMixin:
             size = disk.root_disk_size(instance.flavor.root_gb, virtual)
             disk.create_overlay(base, meta["disk_format"], os.path.join(inst_dir, "disk"),
                                 size)
+            local_disks.precreate(inst_dir, instance.flavor)
             open(os.path.join(inst_dir, "console.log"), "a").close()
         except BaseException as exc:
             shutil.rmtree(inst_dir, ignore_errors=True)
