@@ -13,6 +13,7 @@ import time
 from vmctl import states
 from vmctl.virt import driver
 from vmctl.virt import fake_cold_migration
+from vmctl.virt import fake_disks
 from vmctl.virt import fake_live_migration
 
 LOG = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
         with self._lock:
             self._guests[instance.uuid] = {"power_state": states.RUNNING,
                                            "memory_mb": instance.flavor.memory_mb,
-                                           "vcpus": instance.flavor.vcpus}
+                                           "vcpus": instance.flavor.vcpus,
+                                           "local_disks": fake_disks.for_flavor(instance.flavor)}
             self._save()
         return states.RUNNING
 
@@ -207,7 +209,8 @@ class FakeDriver(fake_cold_migration.ColdMigrationMixin, driver.ComputeDriver):
             self._guests[instance.uuid] = {
                 "power_state": states.POWER_PAUSED if instance.vm_state == states.PAUSED
                 else states.RUNNING,
-                "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus}
+                "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus,
+                "local_disks": fake_disks.for_flavor(instance.flavor)}
             self._save()
         self._set_incoming(instance.uuid, None)
 
