@@ -7,7 +7,8 @@ This module turns vmctl instances into those calls.
 Each instance lives in ``[libvirt] instances_path/<uuid>/``: ``disk`` (a
 qcow2 overlay on a base image in ``[libvirt] image_cache_path``),
 ``console.log`` (the serial port), ``images.json`` (the cached images it
-uses) and the flavor's ephemeral and swap disks (``local_disks``). Guests get no network interface yet. Live migration:
+uses) and the flavor's ephemeral and swap disks (``local_disks``: ``disk.eph0``,
+``disk.swap``). Guests get no network interface yet. Live migration:
 ``live_migration.LiveMigrationMixin`` and ``migration`` (the job); cold
 migration and resize: ``cold_migration.ColdMigrationMixin`` and
 ``transfer`` (the HTTPS disk transfer).
