@@ -35,6 +35,10 @@ from vmctl.db import services as db_services
 from vmctl.policies import server_moves as policies
 
 _PASSWORD_CHARS = string.ascii_letters + string.digits
+# Disks a resize may grow but never shrink, besides the root disk: (what the
+# message names, with the flavor field of the API; the snapshot key; unit).
+_GROW_ONLY = (("ephemeral disk (OS-FLV-EXT-DATA:ephemeral)", "ephemeral_gb", "GB"),
+              ("swap disk (swap)", "swap", "MB"))
 
 
 def _migrate_schema(version, conf):
@@ -72,6 +76,13 @@ def _check_new_flavor(row, flavor):
             "Invalid flavorRef: resizing to a smaller root disk is not allowed (flavor "
             "%s has %d GB, the server has %d GB)." % (flavor["flavorid"], flavor["root_gb"],
                                                       old["root_gb"]))
+    for field, key, unit in _GROW_ONLY:
+        new_size, old_size = flavor.get(key) or 0, old.get(key) or 0
+        if new_size < old_size:
+            raise errors.BadRequest(
+                "Invalid flavorRef: resizing to a smaller %s is not allowed (flavor %s has "
+                "%d %s, the server has %d %s)." % (field, flavor["flavorid"], new_size, unit,
+                                                   old_size, unit))
 
 
 def _start_move(api, server_id, kind, action, host=None, new_flavor=None):

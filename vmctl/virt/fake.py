@@ -13,6 +13,7 @@ import time
 from vmctl import states
 from vmctl.virt import driver
 from vmctl.virt import fake_cold_migration
+from vmctl.virt import fake_disks
 from vmctl.virt import fake_hypervisor
 from vmctl.virt import fake_live_migration
 
@@ -56,7 +57,8 @@ class FakeDriver(driver.ComputeDriver):
         with self._hv.lock:
             self._hv.guests[instance.uuid] = {"power_state": states.RUNNING,
                                               "memory_mb": instance.flavor.memory_mb,
-                                              "vcpus": instance.flavor.vcpus}
+                                              "vcpus": instance.flavor.vcpus,
+                                              "local_disks": fake_disks.for_flavor(instance.flavor)}
             self._hv.save()
         return states.RUNNING
 

@@ -8,8 +8,9 @@ would. The fake wire is the source host's state file, read from the shared
 ``state_path`` (every fake compute of a test cloud runs on one machine).
 
 What the source keeps until confirm or revert (the guest as it was: its
-flavor, power state and disk) lives in ``fake-virt-<host>-held.json``,
-apart from the guests the hypervisor runs.
+flavor, power state, disk, and its ephemeral and swap disks, modelled by
+``fake_disks``) lives in ``fake-virt-<host>-held.json``, apart from the
+guests the hypervisor runs.
 
 Instance metadata injects faults for tests: ``fake_transfer_faults`` =
 ``break:N`` or ``corrupt:N`` spoils the first N copy attempts;
@@ -26,6 +27,7 @@ import time
 from vmctl import states
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver
+from vmctl.virt import fake_disks
 
 DISK = "disk"
 DISK_BYTES = 64 * 1024
@@ -173,15 +175,16 @@ class FakeColdMigrator:
         if metadata.get("fake_fail_finish") == "1":
             raise driver.VirtError("fake hypervisor %s is configured to fail finish_migration"
                                    % self.host)
-        seed = read_held(self.conf.state_path, manifest["source_host"])[instance.uuid][
-            "disk"]["seed"]
+        kept = read_held(self.conf.state_path, manifest["source_host"])[instance.uuid]
+        seed = kept["disk"]["seed"]
+        local_disks = fake_disks.carried(kept["guest"].get("local_disks"), instance.flavor)
         power_state = states.RUNNING if power_on else states.SHUTDOWN
         with self.hypervisor.lock:
             self.hypervisor.guests[instance.uuid] = {
                 "power_state": power_state, "memory_mb": instance.flavor.memory_mb,
                 "vcpus": instance.flavor.vcpus, "migration_uuid": migration.uuid,
                 "disk": {"seed": seed, "size_gb": instance.flavor.root_gb,
-                         "sha256": sums[DISK]}}
+                         "sha256": sums[DISK]}, "local_disks": local_disks}
             self.hypervisor.save()
         return power_state
 

@@ -16,6 +16,7 @@ import time
 
 from vmctl import states
 from vmctl.virt import driver
+from vmctl.virt import fake_disks
 from vmctl.virt import fake_hypervisor
 from vmctl.virt import fake_live_job
 
@@ -104,7 +105,8 @@ class FakeLiveMigrator:
             hv.guests[instance.uuid] = {
                 "power_state": states.POWER_PAUSED if instance.vm_state == states.PAUSED
                 else states.RUNNING,
-                "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus}
+                "memory_mb": instance.flavor.memory_mb, "vcpus": instance.flavor.vcpus,
+                "local_disks": fake_disks.for_flavor(instance.flavor)}
             hv.save()
         self._set_incoming(instance.uuid, None)
 

@@ -9,9 +9,10 @@ persistent domain XML is saved as ``domain.xml`` and what the move needs
 as ``resize.json`` (mode 0600: the migration, the per-migration token, the
 files with their sizes and SHA-256, the power state it had), the instance
 folder is renamed ``<uuid>_resize`` and the domain is undefined. The
-folder's ``disk`` (the qcow2 overlay) is then offered on the compute's
-HTTPS transfer endpoint (``transfer.py``); the manifest names its URL,
-the token and the endpoint certificate's SHA-256.
+folder's ``disk`` (the qcow2 overlay) and the flavor's ephemeral and
+swap disks (``local_disks``: ``disk.eph0``, ``disk.swap``) are then
+offered on the compute's HTTPS transfer endpoint (``transfer.py``); the
+manifest names its URL, the token and the endpoint certificate's SHA-256.
 
 Destination (``finish_migration``): a new ``<uuid>`` folder marked with
 ``resize-incoming.json`` (only folders carrying the migration's mark are
@@ -19,8 +20,10 @@ ever removed by a revert), the image, kernel and ramdisk fetched into this
 host's image cache, the overlay pulled with ``disk_transfer.pull``
 (checksummed, resumed from the bytes already written), re-pointed at the
 local cached base image (``qemu-img rebase -u``: same image, other path),
-grown to the new flavor's root disk, and a domain defined with the new
-flavor's vCPUs and memory; started if the guest was running.
+grown to the new flavor's root disk, the ephemeral and swap disks fitted
+to the new flavor (``local_disks.fit``: created, grown, never shrunk), and
+a domain defined with the new flavor's vCPUs and memory; started if the
+guest was running.
 
 Revert at the source renames ``<uuid>_resize`` back, defines the saved
 XML and starts the guest if it ran: the old flavor, disk and power state,
@@ -52,6 +55,7 @@ from vmctl.virt import driver
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import instance_files
+from vmctl.virt.libvirt import local_disks
 from vmctl.virt.libvirt import paths
 from vmctl.virt.libvirt import transfer
 
@@ -61,7 +65,7 @@ KEPT_SUFFIX = instance_files.KEPT_SUFFIX   # <uuid>_resize: the copy kept for a 
 RECORD = "resize.json"
 DOMAIN_XML = "domain.xml"
 INCOMING = "resize-incoming.json"
-FILES = ("disk",)
+FILES = ("disk",) + local_disks.FILES
 VIR_DOMAIN_XML_INACTIVE = 2
 
 
@@ -175,7 +179,7 @@ class ColdMigrator:
                       "source_host": self.nodename, "token": disk_transfer.new_token(),
                       "power_state": power_state,
                       "files": [transfer.file_entry(n, os.path.join(inst_dir, n))
-                                for n in FILES]}
+                                for n in ["disk"] + local_disks.present(inst_dir)]}
             with open(os.path.join(inst_dir, DOMAIN_XML), "w") as f:
                 f.write(paths.relocate_instance_paths(xml, instance_uuid, inst_dir))
             instance_files.write_private_json(os.path.join(inst_dir, RECORD), record)
@@ -258,6 +262,7 @@ class ColdMigrator:
         except disk.DiskError as exc:
             raise driver.VirtError("cannot set up the disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
+        local_disks.fit(inst_dir, instance.flavor)
         domain = self.guests.domain_config(instance, instance_uuid, os_config, disk_path)
         guest = self.guests.define(domain.to_xml())
         if power_on:
@@ -389,6 +394,7 @@ class ColdMigrator:
             except disk.DiskError as exc:
                 raise driver.VirtError("cannot reuse the disk of instance %s: %s"
                                        % (instance_uuid, exc)) from exc
+            local_disks.fit(inst_dir, instance.flavor)
             domain = self.guests.domain_config(instance, instance_uuid, os_config, disk_path)
             guest = self.guests.define(domain.to_xml())
             try:

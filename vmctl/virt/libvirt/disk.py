@@ -1,4 +1,5 @@
-"""qemu-img helpers: probe an image, create a qcow2 overlay on a base image."""
+"""qemu-img helpers: probe an image, create a qcow2 overlay on a base image,
+convert and grow images."""
 
 import json
 import logging
@@ -95,6 +96,11 @@ def create_overlay(base_path, base_format, path, size_bytes=None):
     if size_bytes:
         args.append(str(int(size_bytes)))
     _run(args)
+
+
+def convert(src_path, src_format, path, fmt="qcow2"):
+    """A copy of ``src_path`` as ``fmt`` at ``path`` (zeroed areas stay unallocated)."""
+    _run(["convert", "-q", "-f", src_format, "-O", fmt, src_path, path])
 
 
 def rebase_unsafe(path, base_path, base_format):

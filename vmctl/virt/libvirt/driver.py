@@ -7,6 +7,9 @@ builds once and passes to each other explicitly:
 
 - ``instance_files.InstanceFiles``: the instance folders under
   ``[libvirt] instances_path`` (JSON records, storage identity, ownership);
+  each holds ``disk`` (a qcow2 overlay on a cached base image),
+  ``console.log`` and the flavor's ephemeral and swap disks
+  (``local_disks``: ``disk.eph0``, ``disk.swap``);
 - ``instance_images.InstanceImages``: the images an instance boots from,
   in ``imagecache.ImageCache`` (``[libvirt] image_cache_path``);
 - ``guests.Guests``: the domains of instances (errors, domain XML of a new
@@ -34,6 +37,7 @@ from vmctl.virt.libvirt import imagecache
 from vmctl.virt.libvirt import instance_files
 from vmctl.virt.libvirt import instance_images
 from vmctl.virt.libvirt import live_migration
+from vmctl.virt.libvirt import local_disks
 
 LOG = logging.getLogger(__name__)
 
@@ -162,6 +166,7 @@ class LibvirtDriver(driver.ComputeDriver):
         except disk.DiskError as exc:
             raise driver.VirtError("cannot create the root disk of instance %s: %s"
                                    % (instance_uuid, exc)) from exc
+        local_disks.create(inst_dir, instance.flavor)
         domain = self._guests.domain_config(instance, instance_uuid, os_config, disk_path)
         guest = self._guests.define(domain.to_xml())
         guest.start()

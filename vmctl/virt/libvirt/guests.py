@@ -9,12 +9,14 @@ the cold migrator share one.
 
 import contextlib
 import logging
+import os
 
 from vmctl.virt import driver
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import guest as libvirt_guest
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import instance_files
+from vmctl.virt.libvirt import local_disks
 
 LOG = logging.getLogger(__name__)
 
@@ -104,7 +106,8 @@ class Guests:
             LOG.info("Destroyed domain of %s", instance_uuid)
 
     def domain_config(self, instance, instance_uuid, os_config, disk_path):
-        """The domain of a new guest: the flavor, the disk, the console log."""
+        """The domain of a new guest: the flavor, the root disk, the flavor's
+        ephemeral and swap disks (``local_disks``), the console log."""
         lconf = self.lconf
         flavor = instance.flavor
         console_path = self.files.path(instance_uuid, "console.log")
@@ -113,6 +116,7 @@ class Guests:
             memory_mb=flavor.memory_mb, vcpus=flavor.vcpus, root_gb=flavor.root_gb,
             image_id=instance.image_ref)
         devices = [config.GuestDisk(disk_path),
+                   *local_disks.guest_disks(os.path.dirname(disk_path), flavor),
                    config.GuestSerialFile(console_path),
                    config.GuestConsole(console_path)]
         return config.GuestDomain(

@@ -12,8 +12,9 @@ Shared storage -> plain live migration (the instance folder is the same
 files); otherwise block migration (NON_SHARED_INC): the destination
 pre-creates the instance folder, fetches the base image, kernel and
 ramdisk through its image cache and creates the same qcow2 overlay on
-them, and libvirt copies the overlay's contents. Block migration on shared
-storage is refused (it would copy a disk onto itself). The conductor
+them and blank ephemeral and swap disks of the flavor's sizes
+(``local_disks.precreate``), and libvirt copies their contents. Block
+migration on shared storage is refused (it would copy a disk onto itself). The conductor
 resolves block_migration='auto' from the destination's answer, so a
 destination learns from ``migration.block_migration`` whether storage is
 shared.
@@ -44,6 +45,7 @@ from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import instance_files
 from vmctl.virt.libvirt import live_job as lm
+from vmctl.virt.libvirt import local_disks
 from vmctl.virt.libvirt import paths
 
 LOG = logging.getLogger(__name__)
@@ -242,6 +244,7 @@ class LiveMigrator:
                                       {"migration": migration.uuid})
             meta, base, _os = self.images.prepare(instance, inst_dir)
             self.images.create_root_disk(instance, meta, base, os.path.join(inst_dir, "disk"))
+            local_disks.precreate(inst_dir, instance.flavor)
             open(os.path.join(inst_dir, "console.log"), "a").close()
         except BaseException as exc:
             shutil.rmtree(inst_dir, ignore_errors=True)
