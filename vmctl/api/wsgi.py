@@ -15,12 +15,14 @@ DEFAULT_CONFIG_FILE = "/etc/vmctl/vmctl.conf"
 def init_application(config_file=None):
     from vmctl import rpc
     from vmctl.api import auth
+    from vmctl.api import middleware
     from vmctl.cmd import api as cmd_api
     from vmctl.cmd import common
     from vmctl.db import api as db_api
 
     config_file = config_file or os.environ.get("VMCTL_CONFIG_FILE", DEFAULT_CONFIG_FILE)
     conf = common.prepare(cmd_api.BINARY, argv=[], default_config_files=[config_file])
+    middleware.install_log_filter()
     refusal = auth.check_listen(conf)
     if refusal:
         raise RuntimeError(refusal)
