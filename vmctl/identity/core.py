@@ -56,11 +56,13 @@ def check_domain(domain):
 # --- authentication ----------------------------------------------------------
 
 class _PasswordRefused(Exception):
-    """A failed password authentication; ``user`` is the row of a known user."""
+    """A failed password authentication; for a known user, its id and its
+    failure series (plain values: the session's rollback expires the row)."""
 
     def __init__(self, user=None):
         super().__init__()
-        self.user = user
+        self.user_id = user.id if user is not None else None
+        self.failed_auth_at = user.failed_auth_at if user is not None else None
 
 
 def _password_user(session, method, guard):
@@ -130,8 +132,8 @@ def authenticate(db, provider, auth, guard):
     try:
         token, validated = _authenticate(db, provider, auth, guard)
     except _PasswordRefused as refused:
-        if refused.user is not None and guard.counts_failures():
-            _count_failure(db, guard, refused.user)
+        if refused.user_id is not None and guard.counts_failures():
+            _count_failure(db, guard, refused)
         raise exception.Unauthorized(AUTH_FAILED) from None
     if validated.user.failed_auth_count and "password" in validated.data.methods:
         with db.transaction() as session:
@@ -139,11 +141,11 @@ def authenticate(db, provider, auth, guard):
     return token, validated
 
 
-def _count_failure(db, guard, user):
+def _count_failure(db, guard, refused):
     now = models.utcnow()
     with db.transaction() as session:
-        db_identity.record_auth_failure(session, user.id, now,
-                                        restart=guard.series_over(user, now))
+        db_identity.record_auth_failure(session, refused.user_id, now,
+                                        restart=guard.series_over(refused.failed_auth_at, now))
 
 
 def _authenticate(db, provider, auth, guard):

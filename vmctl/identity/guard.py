@@ -27,7 +27,8 @@ MAX_SOURCES = 10000
 
 class SourceThrottle:
     """Per-source leaky bucket of failures: each failure adds one, one
-    drains every ``interval`` seconds; at ``burst`` the source waits."""
+    drains every ``interval`` seconds; a source that failed ``burst``
+    times in quick succession waits."""
 
     def __init__(self, burst, interval, clock=time.monotonic):
         self.burst = burst
@@ -46,9 +47,13 @@ class SourceThrottle:
             return 0
         with self._lock:
             level = self._current(source, self.clock())
-        if level < self.burst:
+        # ``burst`` failures in quick succession fill the bucket (less the
+        # little that drained meanwhile): the next request waits until a
+        # whole failure has drained.
+        excess = level - (self.burst - 1)
+        if excess <= 0:
             return 0
-        return max(1, math.ceil((level - self.burst + 1) * self.interval))
+        return max(1, math.ceil(excess * self.interval))
 
     def failed(self, source):
         if not self.burst:
@@ -84,13 +89,14 @@ class AuthGuard:
         attempts = self.conf.identity.lockout_failure_attempts
         if not attempts or user.failed_auth_count < attempts:
             return False
-        return not self.series_over(user, now)
+        return not self.series_over(user.failed_auth_at, now)
 
-    def series_over(self, user, now):
-        """Whether the user's last failure is older than lockout_duration:
-        a new failure then starts a new series (as in Keystone)."""
+    def series_over(self, failed_auth_at, now):
+        """Whether a user's last failure (``failed_auth_at``) is older than
+        lockout_duration: a new failure then starts a new series (as in
+        Keystone)."""
         duration = datetime.timedelta(seconds=self.conf.identity.lockout_duration)
-        return user.failed_auth_at is None or now - user.failed_auth_at >= duration
+        return failed_auth_at is None or now - failed_auth_at >= duration
 
     def counts_failures(self):
         return bool(self.conf.identity.lockout_failure_attempts)
