@@ -4,6 +4,11 @@ The config file comes from ``VMCTL_CONFIG_FILE`` (default
 /etc/vmctl/vmctl.conf). The app is built on the first request, so importing
 this module has no side effects. The host server must allow threads (uwsgi
 ``--enable-threads``): the service heartbeat runs on one.
+
+The application brings its own body limit, JSON checks and log filter; the
+connection limits (header and read timeouts, connection cap, header size)
+are the host server's: doc/security.md gives the uWSGI and gunicorn
+settings that match vmctl-api's own.
 """
 
 import os
