@@ -38,7 +38,10 @@ class ControlCharFilter(logging.Filter):
     traceback of an exception keeps its lines: it is not the client's)."""
 
     def filter(self, record):
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # the handler reports a bad format itself
+            return True
         escaped = escape_control(message)
         if escaped != message:
             record.msg, record.args = escaped, ()
