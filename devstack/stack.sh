@@ -214,6 +214,8 @@ auth_strategy = $VMCTL_AUTH
 [identity]
 # Token keys; rotate with: vmctl-manage --config-file $CONF fernet rotate
 key_repository = $KEYS
+# Catalog, identity links and WWW-Authenticate (never the request's Host).
+public_endpoint = $API_URL
 
 [database]
 connection = $DB_URL

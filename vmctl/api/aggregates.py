@@ -5,10 +5,10 @@ hosts in that zone; a host is in one zone at most (409 otherwise), and a
 host running servers created in its zone cannot leave that zone (409).
 """
 
-import json
 
 from vmctl.api import availability_zones
 from vmctl.api import errors
+from vmctl.api import jsonbody
 from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.api.schemas import aggregates as schema
@@ -106,10 +106,7 @@ def _check_pinned(api, session, hosts):
 
 def _action_body(api):
     raw = api.req.body
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        raise errors.BadRequest("Malformed request body") from None
+    body = jsonbody.parse_json(raw) if raw else None
     if not isinstance(body, dict) or len(body) != 1 or next(iter(body)) not in schema.ACTIONS:
         raise errors.BadRequest("The action must be one of: %s." % ", ".join(schema.ACTIONS))
     return body

@@ -17,6 +17,8 @@ from vmctl import policies
 from vmctl.api import auth
 from vmctl.api import errors
 from vmctl.api import hooks
+from vmctl.api import jsonbody
+from vmctl.api import limits
 from vmctl.api import microversion as mv
 from vmctl.api import middleware
 from vmctl.api import routes
@@ -58,14 +60,16 @@ class RootController:
 
 
 def _check_json_text(request):
-    """400 for a JSON body that is not UTF-8 text, before pecan reads it as
-    JSON: it would log a traceback for every such request."""
+    """400 for a JSON body that is not UTF-8 text or nests too deep for
+    json.loads, before pecan reads it as JSON: it would log a traceback
+    (and answer 500) for every such request."""
     if request.content_type not in _JSON_TYPES:
         return
     try:
-        request.body.decode("utf-8")
+        text = request.body.decode("utf-8")
     except UnicodeDecodeError:
         raise errors.BadRequest("Malformed request body: not UTF-8 text.") from None
+    jsonbody.refuse_too_deep(text)
 
 
 _JSON_TYPES = ("application/json", "application/javascript")
@@ -147,9 +151,10 @@ def _stream(chunks):
 
 
 def setup_app(conf, db, conductor, enforcer=None):
-    """The full WSGI app: request id + logging, auth, then pecan."""
+    """The full WSGI app: request id + logging, request limits, auth, then pecan."""
     deps = Deps(conf, db, conductor, enforcer or policies.make_enforcer(conf))
     app = pecan.Pecan(RootController(deps), hooks=[hooks.ErrorHook()],
                       force_canonical=False, guess_content_type_from_ext=False)
     app = auth.make_middleware(conf, app, db)
+    app = limits.LimitsMiddleware(app, conf)
     return middleware.RequestIdMiddleware(app)

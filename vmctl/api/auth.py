@@ -28,14 +28,14 @@ import json
 import logging
 import re
 
-import webob
-
 from vmctl.api import errors
+from vmctl.api import request
 from vmctl.api import routes
 from vmctl.identity import api as identity_api
 from vmctl.identity import cache as identity_cache
 from vmctl.identity import core as identity_core
 from vmctl.identity import exception as identity_exc
+from vmctl.identity import guard as identity_guard
 from vmctl.identity import tokens
 
 LOG = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ IDENTITY_KEY = "vmctl.identity"
 ADMIN_USER = "admin"
 ADMIN_ROLES = ["admin", "member", "reader"]
 USER_ROLES = ["member", "reader"]
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,255}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9_.@-]{1,255}")
 STRATEGIES = ("vmctl", "keystone", "noauth")
 
 
@@ -71,7 +71,7 @@ def identity_from_headers(token, user, project):
         project = project or user
     if user is None:
         return None
-    if not (_NAME_RE.match(user) and _NAME_RE.match(project)):
+    if not (_NAME_RE.fullmatch(user) and _NAME_RE.fullmatch(project)):
         return None
     roles = ADMIN_ROLES if user == ADMIN_USER else USER_ROLES
     # Development only: user admin is the cloud administrator on any project
@@ -99,10 +99,9 @@ class NoAuthMiddleware:
 
 # --- vmctl: tokens of the embedded identity service ---------------------------
 
-def www_authenticate(conf, environ):
+def www_authenticate(conf):
     """The header Keystone answers a 401 with: where to get a token."""
-    endpoint = conf.identity.public_endpoint or webob.Request(environ).application_url
-    return ("WWW-Authenticate", 'Keystone uri="%s/identity"' % endpoint.rstrip("/"))
+    return ("WWW-Authenticate", 'Keystone uri="%s/identity"' % request.public_endpoint(conf))
 
 
 class VmctlAuthMiddleware:
@@ -124,7 +123,7 @@ class VmctlAuthMiddleware:
                 environ[IDENTITY_KEY] = identity
         if IDENTITY_KEY not in environ and not _is_public(environ):
             return _unauthorized(start_response, identity_core.AUTH_FAILED,
-                                 [www_authenticate(self.conf, environ)])
+                                 [www_authenticate(self.conf)])
         if _changes_identity(environ):
             try:
                 return self.app(environ, start_response)
@@ -218,14 +217,17 @@ def keystone_middleware(conf, app):
 # --- assembly --------------------------------------------------------------------
 
 class ProviderMiddleware:
-    """Hands the token provider to the identity handlers."""
+    """Hands the token provider and the process's AuthGuard (lockout,
+    throttle) to the identity handlers."""
 
-    def __init__(self, app, provider):
+    def __init__(self, app, provider, guard):
         self.app = app
         self.provider = provider
+        self.guard = guard
 
     def __call__(self, environ, start_response):
         environ[identity_api.PROVIDER_KEY] = self.provider
+        environ[identity_api.GUARD_KEY] = self.guard
         return self.app(environ, start_response)
 
 
@@ -237,7 +239,7 @@ def make_provider(conf):
 def make_middleware(conf, app, db=None, provider=None):
     strategy = conf.api.auth_strategy
     provider = provider or make_provider(conf)
-    app = ProviderMiddleware(app, provider)
+    app = ProviderMiddleware(app, provider, identity_guard.AuthGuard(conf))
     if strategy == "noauth":
         return NoAuthMiddleware(app)
     if strategy == "vmctl":

@@ -143,7 +143,7 @@ HEADER = "OpenStack-API-Version"
 LEGACY_HEADER = "X-OpenStack-Nova-API-Version"
 VARY = "%s, %s" % (HEADER, LEGACY_HEADER)
 
-_VERSION_RE = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")
+_VERSION_RE = re.compile(r"([1-9]\d*)\.([1-9]\d*|0)")
 
 
 class Version(tuple):
@@ -154,7 +154,7 @@ class Version(tuple):
 
     @classmethod
     def parse(cls, text):
-        match = _VERSION_RE.match(text.strip())
+        match = _VERSION_RE.fullmatch(text.strip())
         if not match:
             raise ValueError(text)
         return cls(*match.groups())

@@ -289,6 +289,12 @@ def _request_body(route, conf, version):
             "content": {handler.request_content_type: {"schema": to_openapi(schema)}}}
 
 
+def ecma_pattern(pattern):
+    """A Python pattern in ECMAScript's dialect: ``\\Z`` (end of text) is
+    ``$`` there (which, unlike Python's, never matches before a newline)."""
+    return pattern.replace("\\Z", "$")
+
+
 def to_openapi(schema):
     """A copy of a draft 4 JSON Schema in the 2020-12 dialect of OpenAPI 3.1:
     boolean ``exclusiveMinimum``/``exclusiveMaximum`` become the bound."""
@@ -297,6 +303,11 @@ def to_openapi(schema):
     if not isinstance(schema, dict):
         return copy.deepcopy(schema)
     out = {key: to_openapi(value) for key, value in schema.items()}
+    if isinstance(out.get("pattern"), str):
+        out["pattern"] = ecma_pattern(out["pattern"])
+    if isinstance(out.get("patternProperties"), dict):
+        out["patternProperties"] = {ecma_pattern(key): value
+                                    for key, value in out["patternProperties"].items()}
     for exclusive, bound in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
         if isinstance(out.get(exclusive), bool):
             if out.pop(exclusive) and bound in out:

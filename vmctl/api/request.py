@@ -4,10 +4,10 @@ with which collaborators) and what it returns: a dict (200) or a ``Reply``.
 
 import datetime
 import functools
-import json
 import uuid
 
 from vmctl.api import errors
+from vmctl.api import jsonbody
 from vmctl.api import microversion as mv
 from vmctl.api import validation
 
@@ -37,15 +37,28 @@ class Deps:
         self.enforcer = enforcer
 
 
+def public_endpoint(conf):
+    """The base URL clients are told to use (service catalog, identity
+    links, WWW-Authenticate): ``[identity] public_endpoint``, else the
+    address the API binds (the host name when it binds every address).
+    Never the Host header of a request: a client must not choose the
+    links others are given."""
+    if conf.identity.public_endpoint:
+        return conf.identity.public_endpoint.rstrip("/")
+    host = conf.api.listen
+    if host in ("", "0.0.0.0", "::"):
+        host = conf.host
+    if ":" in host:
+        host = "[%s]" % host
+    return "http://%s:%d" % (host, conf.api.port)
+
+
 def json_body(req):
     """The request's JSON body; 400 when there is none or it is not JSON."""
     raw = req.body
     if not raw:
         raise errors.BadRequest("The request body is required.")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise errors.BadRequest("Malformed request body") from None
+    return jsonbody.parse_json(raw)
 
 
 class ApiRequest:

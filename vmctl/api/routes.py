@@ -30,7 +30,7 @@ Route = collections.namedtuple("Route", "method template handler public versione
 def route(method, template, handler, public=False, versioned=True):
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
     return Route(method, template, handler, public, versioned,
-                 re.compile("^%s/?$" % pattern.rstrip("/")))
+                 re.compile("%s/?" % pattern.rstrip("/")))
 
 
 V = "/v2.1"
@@ -161,7 +161,7 @@ def match(method, path, routes=ROUTES):
     """
     allowed = []
     for candidate in routes:
-        found = candidate.regex.match(path)
+        found = candidate.regex.fullmatch(path)
         if found is None:
             continue
         if candidate.method == method:

@@ -7,12 +7,12 @@ vm_state in its from-states) in the same transaction that records the
 instance action, then casts to the conductor.
 """
 
-import json
 import logging
 
 from vmctl import exception
 from vmctl import states
 from vmctl.api import errors
+from vmctl.api import jsonbody
 from vmctl.api import migrations
 from vmctl.api import server_moves
 from vmctl.api import servers
@@ -97,10 +97,7 @@ _READERS = {"os-getConsoleOutput": console_output,
 def _parse(api):
     """The single action key of the body and its value; 400 otherwise."""
     raw = api.req.body
-    try:
-        body = json.loads(raw) if raw else None
-    except ValueError:
-        raise errors.BadRequest("Malformed request body") from None
+    body = jsonbody.parse_json(raw) if raw else None
     if not isinstance(body, dict) or len(body) != 1:
         raise errors.BadRequest("The request body must hold exactly one action.")
     key, value = next(iter(body.items()))

@@ -1,4 +1,4 @@
-"""vmctl-api: the REST API served by cheroot.
+"""vmctl-api: the REST API served by cheroot (vmctl.api.httpserver).
 
 Start-up steps, in order: config and logging; refuse noauth on a
 non-loopback address; register the service row and start its heartbeat;
@@ -11,13 +11,13 @@ import logging
 import sys
 import threading
 
-from cheroot import wsgi as cheroot_wsgi
-
 from vmctl import rpc
 from vmctl import service
 from vmctl import version
 from vmctl.api import app as api_app
 from vmctl.api import auth
+from vmctl.api import httpserver
+from vmctl.api import middleware
 from vmctl.cmd import common
 from vmctl.conductor import rpcapi as conductor_rpcapi
 from vmctl.db import api as db_api
@@ -44,15 +44,13 @@ def build_app(conf, db, transport):
 
 
 def make_server(conf, app):
-    server = cheroot_wsgi.Server(
-        (conf.api.listen, conf.api.port), app, numthreads=conf.api.threads,
-        server_name="vmctl-api",
-        shutdown_timeout=conf.graceful_shutdown_timeout or 3600)
-    return server
+    return httpserver.Server((conf.api.listen, conf.api.port), app, conf,
+                             shutdown_timeout=conf.graceful_shutdown_timeout or 3600)
 
 
 def main(argv=None):
     conf = common.prepare(BINARY, argv)
+    middleware.install_log_filter()
     refusal = auth.check_listen(conf)
     if refusal:
         LOG.error("Refusing to start: %s", refusal)
@@ -68,8 +66,9 @@ def main(argv=None):
         server.prepare()
         serving.start()
         heartbeat.start()
-        LOG.info("vmctl-api listening on %s:%s with %d threads",
-                 conf.api.listen, server.bind_addr[1], conf.api.threads)
+        LOG.info("vmctl-api listening on %s:%s: %d requests at once, %d connections",
+                 conf.api.listen, server.bind_addr[1], conf.api.threads,
+                 conf.api.max_connections)
 
     def stop():
         LOG.info("Stopping vmctl-api: draining in-flight requests")

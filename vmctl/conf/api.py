@@ -16,7 +16,56 @@ OPTS = [
         "threads",
         default=16,
         min=1,
-        help="Worker threads of the WSGI server.",
+        help="Most requests the API handles at once. A request takes one of "
+        "these slots only once its headers and (except image data) its body "
+        "have arrived, so slow clients cannot hold them.\n\nRelated options: "
+        "max_connections.",
+    ),
+    cfg.IntOpt(
+        "max_connections",
+        default=128,
+        min=1,
+        help="vmctl-api's own server: most client connections being read or "
+        "answered at once (one thread each). Idle keep-alive connections wait "
+        "in a selector and hold none; connections beyond this wait in the "
+        "listen queue until one is free.\n\nRelated options: threads, "
+        "client_header_timeout.",
+    ),
+    cfg.IntOpt(
+        "client_header_timeout",
+        default=10,
+        min=1,
+        help="Seconds a client has, from its first byte, to send the request "
+        "line, the headers and (except image data, which streams) the whole "
+        "body. A slower client gets 408 and is disconnected: it cannot hold "
+        "a connection thread longer than this.\n\nRelated options: "
+        "client_socket_timeout, max_connections.",
+    ),
+    cfg.IntOpt(
+        "client_socket_timeout",
+        default=10,
+        min=1,
+        help="Seconds a connection may stay silent: while a request is being "
+        "read (image uploads included) and between the requests of a "
+        "keep-alive connection.",
+    ),
+    cfg.IntOpt(
+        "max_request_body_size",
+        default=114688,
+        min=1024,
+        help="Largest request body in bytes (112 KiB, the default of "
+        "oslo.middleware's sizelimit that Nova and Keystone use). Checked "
+        "before authentication: a larger Content-Length is answered 413 "
+        "without reading the body, a chunked body is cut off at this size "
+        "with 413. Image data (PUT /image/v2/images/{id}/file) streams to "
+        "the image store and is limited by [image] max_image_size_gb instead.",
+    ),
+    cfg.IntOpt(
+        "max_request_header_size",
+        default=65536,
+        min=4096,
+        help="vmctl-api's own server: largest request line plus headers in "
+        "bytes; larger ones get 414 or 413.",
     ),
     cfg.StrOpt(
         "auth_strategy",

@@ -55,7 +55,50 @@ OPTS = [
         "public_endpoint",
         help="Base URL of vmctl-api as clients see it (e.g. "
         "https://cloud.example.com:8774), used in the service catalog of "
-        "tokens. Unset: the scheme, host and port of each request.",
+        "tokens, the links of the identity API and the WWW-Authenticate "
+        "header of a 401. Unset: http://<[api] listen>:<[api] port> (the "
+        "host name when listening on every address), never the Host header "
+        "a client sent. Set it whenever clients reach the API through a "
+        "proxy or by a name (devstack does).",
+    ),
+    cfg.IntOpt(
+        "lockout_failure_attempts",
+        default=0,
+        min=0,
+        help="Failed password authentications in a row after which a user "
+        "is locked out for lockout_duration seconds (as Keystone's option of "
+        "the same name). During a lockout even the right password gets the "
+        "same 401 as a wrong one. 0 (the default, as in Keystone): no "
+        "lockout, because anyone who knows a user name could lock that "
+        "user out; the per-source throttle (auth_failure_burst) is on.\n\n"
+        "Related options: lockout_duration.",
+    ),
+    cfg.IntOpt(
+        "lockout_duration",
+        default=1800,
+        min=1,
+        help="Seconds a locked-out user stays locked out after its last "
+        "failed attempt.\n\nRelated options: lockout_failure_attempts.",
+    ),
+    cfg.IntOpt(
+        "auth_failure_burst",
+        default=10,
+        min=0,
+        help="Failed token requests (POST /identity/v3/auth/tokens) one "
+        "source address may make before it is throttled: then every token "
+        "request from it is answered 429 with Retry-After until "
+        "auth_failure_interval has forgiven a failure. Successful requests "
+        "cost nothing. 0: no throttle. Behind a proxy every client has the "
+        "proxy's address: throttle there instead.\n\nRelated options: "
+        "auth_failure_interval.",
+    ),
+    cfg.IntOpt(
+        "auth_failure_interval",
+        default=6,
+        min=1,
+        help="Seconds after which the throttle forgives one failed token "
+        "request of a source (6: ten a minute).\n\nRelated options: "
+        "auth_failure_burst.",
     ),
     cfg.StrOpt(
         "admin_project",

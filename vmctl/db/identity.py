@@ -236,3 +236,18 @@ def revoke_token(session, audit_id, expires_at):
 
 def is_revoked(session, audit_id):
     return session.get(REVOKED, audit_id) is not None
+
+
+# --- failed authentications (lockout) ---------------------------------------------
+
+def record_auth_failure(session, user_id, now, restart=False):
+    """One more failed password authentication of the user, at ``now``
+    (the first of a new series when ``restart``)."""
+    count = 1 if restart else USER.failed_auth_count + 1
+    session.execute(sa.update(USER).where(USER.id == user_id).values(
+        failed_auth_count=count, failed_auth_at=now))
+
+
+def reset_auth_failures(session, user_id):
+    session.execute(sa.update(USER).where(USER.id == user_id, USER.failed_auth_count != 0)
+                    .values(failed_auth_count=0, failed_auth_at=None))

@@ -10,6 +10,7 @@ import datetime
 
 from sqlalchemy import Boolean
 from sqlalchemy import ForeignKey
+from sqlalchemy import Integer
 from sqlalchemy import String
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.orm import Mapped
@@ -37,6 +38,10 @@ class IdentityUser(TimestampMixin, Base):
     # Tokens issued before this moment are no longer valid (password
     # change, disabling).
     tokens_valid_after: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
+    # Failed password authentications in a row, and when the last one was
+    # ([identity] lockout_failure_attempts); a success resets them.
+    failed_auth_count: Mapped[int] = mapped_column(Integer, default=0)
+    failed_auth_at: Mapped[datetime.datetime | None] = mapped_column(Timestamp)
 
 
 class IdentityProject(TimestampMixin, Base):

@@ -12,6 +12,7 @@ import logging
 
 from vmctl import exception as vmctl_exception
 from vmctl.api import errors
+from vmctl.api import request
 from vmctl.api import validation
 from vmctl.api.request import Reply
 from vmctl.db import identity as db_identity
@@ -27,8 +28,10 @@ from vmctl.policies import identity as policies
 LOG = logging.getLogger(__name__)
 
 PROVIDER_KEY = "vmctl.identity.provider"
+GUARD_KEY = "vmctl.identity.guard"
 TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 409: "Conflict", 503: "Service Unavailable"}
+          405: "Method Not Allowed", 409: "Conflict", 429: "Too Many Requests",
+          503: "Service Unavailable"}
 
 
 def keystone_error(code, message, headers=None):
@@ -66,7 +69,7 @@ def provider(api):
 
 def base(api):
     """The public base URL of this API (links, catalog)."""
-    return (api.conf.identity.public_endpoint or api.base_url).rstrip("/")
+    return request.public_endpoint(api.conf)
 
 
 def _hash(api, password):
@@ -102,8 +105,19 @@ def show_v3(api):
 @validation.request_schema(schemas.auth)
 @keystone_errors
 def issue_token(api):
+    guard = api.req.environ[GUARD_KEY]
+    source = api.req.environ.get("REMOTE_ADDR", "")
+    wait = guard.throttle.retry_after(source)
+    if wait:
+        LOG.info("Throttled token requests from %s for %d s", source, wait)
+        return keystone_error(429, "Too many failed authentications from this "
+                              "address: retry later.", {"Retry-After": str(wait)})
     body = schemas.body(api, schemas.auth)
-    token, validated = core.authenticate(api.db, provider(api), body["auth"])
+    try:
+        token, validated = core.authenticate(api.db, provider(api), body["auth"], guard)
+    except exception.Unauthorized:
+        guard.throttle.failed(source)
+        raise
     with_catalog = api.param("nocatalog") is None
     return Reply(201, views.token(validated, base(api), api.conf.identity.region,
                                   with_catalog), {"X-Subject-Token": token})

@@ -10,6 +10,7 @@ fresh on every validation. Neither ever logs the password or the token.
 import logging
 
 from vmctl.db import identity as db_identity
+from vmctl.db import models
 from vmctl.db.identity_models import DEFAULT_DOMAIN_ID
 from vmctl.identity import exception
 from vmctl.identity import passwords
@@ -54,18 +55,41 @@ def check_domain(domain):
 
 # --- authentication ----------------------------------------------------------
 
-def _password_user(session, method):
+class _PasswordRefused(Exception):
+    """A failed password authentication; for a known user, its id and its
+    failure series (plain values: the session's rollback expires the row)."""
+
+    def __init__(self, user=None):
+        super().__init__()
+        self.user_id = user.id if user is not None else None
+        self.failed_auth_at = user.failed_auth_at if user is not None else None
+
+
+def _password_user(session, method, guard):
+    """The user row whose password this is; _PasswordRefused otherwise.
+
+    The password is checked against a hash of the same cost whether the
+    user exists or not (guard.dummy_hash), and the name a client typed is
+    never logged: on a failure it may well be a password.
+    """
     user_ref = method["user"]
     if "id" in user_ref:
         user = _user_or_none(session, user_ref["id"])
     else:
         check_domain(user_ref.get("domain"))
         user = db_identity.find_user(session, user_ref["name"])
-    password = user_ref.get("password")
-    if user is None or not passwords.check_password(password, user.password_hash):
-        LOG.info("Authentication failed for user %s",
-                 user_ref.get("id") or user_ref.get("name"))
-        raise exception.Unauthorized(AUTH_FAILED)
+    hashed = user.password_hash if user is not None else None
+    matches = passwords.check_password(user_ref.get("password"),
+                                       hashed or guard.dummy_hash())
+    if user is None:
+        LOG.info("Authentication failed for an unknown user")
+        raise _PasswordRefused()
+    if guard.locked_out(user, models.utcnow()):
+        LOG.info("Authentication refused: user %s is locked out", user.id)
+        raise _PasswordRefused(user)
+    if not (hashed and matches):
+        LOG.info("Authentication failed for user %s", user.id)
+        raise _PasswordRefused(user)
     return user
 
 
@@ -102,12 +126,33 @@ def _project_or_401(session, project_id):
         raise exception.Unauthorized("Could not find project %s." % project_id) from None
 
 
-def authenticate(db, provider, auth):
-    """(token string, Validated) for a schema-checked ``auth`` object."""
+def authenticate(db, provider, auth, guard):
+    """(token string, Validated) for a schema-checked ``auth`` object;
+    ``guard`` is the process's vmctl.identity.guard.AuthGuard."""
+    try:
+        token, validated = _authenticate(db, provider, auth, guard)
+    except _PasswordRefused as refused:
+        if refused.user_id is not None and guard.counts_failures():
+            _count_failure(db, guard, refused)
+        raise exception.Unauthorized(AUTH_FAILED) from None
+    if validated.user.failed_auth_count and "password" in validated.data.methods:
+        with db.transaction() as session:
+            db_identity.reset_auth_failures(session, validated.user.id)
+    return token, validated
+
+
+def _count_failure(db, guard, refused):
+    now = models.utcnow()
+    with db.transaction() as session:
+        db_identity.record_auth_failure(session, refused.user_id, now,
+                                        restart=guard.series_over(refused.failed_auth_at, now))
+
+
+def _authenticate(db, provider, auth, guard):
     methods = auth["identity"]["methods"]
     with db.reader() as session:
         if "password" in methods:
-            user = _password_user(session, auth["identity"]["password"])
+            user = _password_user(session, auth["identity"]["password"], guard)
         else:
             user = validate_in(session, provider, auth["identity"]["token"]["id"]).user
         if not user.enabled:

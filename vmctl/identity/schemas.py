@@ -10,9 +10,11 @@ from jsonschema import exceptions as js_exceptions
 from vmctl.api import errors
 from vmctl.api import request
 from vmctl.api import validation
+from vmctl.api.schemas import parameter_types
 
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
-_name = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^.*\S.*$"}
+_name = {"type": "string", "minLength": 1, "maxLength": 255,
+         "pattern": parameter_types.NAME_PATTERN}
 _id = {"type": "string", "minLength": 1, "maxLength": 64}
 _password = {"type": "string", "minLength": 1, "maxLength": 4096}
 _text = {"type": ["string", "null"], "maxLength": 255}

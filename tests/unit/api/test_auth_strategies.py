@@ -54,9 +54,10 @@ def test_noauth_passes_identity_and_provider():
 def test_vmctl_refuses_noauth_tokens_and_allows_public_routes(tmp_path):
     conf = _conf("vmctl", key_repository=str(tmp_path / "keys"))
     app = auth.make_middleware(conf, _echo, db=object())
-    resp = _get(app, "/v2.1/servers", **{"X-Auth-Token": "bob:p1"})
+    # Where to get a token is the API's own address, not the Host a client sent.
+    resp = _get(app, "/v2.1/servers", **{"X-Auth-Token": "bob:p1", "Host": "evil.example"})
     assert resp.status_int == 401
-    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="http://localhost/identity"'
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="http://127.0.0.1:8774/identity"'
     assert resp.json["unauthorized"]["code"] == 401
     assert _get(app, "/v2.1/servers").status_int == 401
     # Public: version documents and token issue, even with a bad token.

@@ -66,7 +66,7 @@ def test_version_documents_are_public(env):
     assert body["versions"]["values"][0]["id"].startswith("v3")
     resp, body = env.call("GET", V3)
     assert resp.status_int == 200
-    assert body["version"]["links"][0]["href"] == "http://localhost/identity/v3/"
+    assert body["version"]["links"][0]["href"] == "http://127.0.0.1:8774/identity/v3/"
 
 
 def test_issue_token_shape(env):
@@ -81,9 +81,9 @@ def test_issue_token_shape(env):
     assert set(catalog) == {"compute", "image", "identity"}
     public = {t: [e["url"] for e in s["endpoints"] if e["interface"] == "public"]
               for t, s in catalog.items()}
-    assert public == {"compute": ["http://localhost/v2.1"],
-                      "image": ["http://localhost/image"],
-                      "identity": ["http://localhost/identity/v3"]}
+    assert public == {"compute": ["http://127.0.0.1:8774/v2.1"],
+                      "image": ["http://127.0.0.1:8774/image"],
+                      "identity": ["http://127.0.0.1:8774/identity/v3"]}
     assert all(e["region"] == "RegionOne" for s in catalog.values() for e in s["endpoints"])
 
 
@@ -111,7 +111,7 @@ def test_compute_api_with_real_token(env):
     assert resp.status_int == 200
     resp, body = env.call("GET", "/v2.1/flavors", token="admin:admin")
     assert resp.status_int == 401
-    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="http://localhost/identity"'
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="http://127.0.0.1:8774/identity"'
     assert body == {"unauthorized": {"code": 401, "message": (
         "The request you have made requires authentication.")}}
 

@@ -3,8 +3,8 @@
 from vmctl.api.schemas import parameter_types
 
 _zone = {"type": ["string", "null"], "minLength": 1, "maxLength": 255,
-         "pattern": r"^.*\S.*$"}
-_host = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S+$"}
+         "pattern": parameter_types.NAME_PATTERN}
+_host = {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S+\Z"}
 
 create = {
     "type": "object",
@@ -48,7 +48,7 @@ ACTIONS = {
         "type": "object",
         "properties": {"metadata": {
             "type": "object",
-            "patternProperties": {r"^[a-zA-Z0-9-_:. ]{1,255}$": _metadata_value},
+            "patternProperties": {r"^[a-zA-Z0-9-_:. ]{1,255}\Z": _metadata_value},
             "additionalProperties": False,
         }},
         "required": ["metadata"],

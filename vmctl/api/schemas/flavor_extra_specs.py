@@ -1,6 +1,6 @@
 """Request bodies of /flavors/{id}/os-extra_specs."""
 
-_KEY = r"^[a-zA-Z0-9-_:. ]{1,255}$"
+_KEY = r"^[a-zA-Z0-9-_:. ]{1,255}\Z"
 _VALUE = {"type": ["string", "number", "boolean"], "minLength": 0, "maxLength": 255}
 
 specs = {

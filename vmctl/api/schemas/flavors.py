@@ -11,7 +11,7 @@ _flavor = {
         # Optional; a uuid is generated when absent or null.
         "id": {
             "type": ["string", "null"], "minLength": 1, "maxLength": 255,
-            "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )$",
+            "pattern": r"^(?! )[a-zA-Z0-9. _-]+(?<! )\Z",
         },
         "ram": parameter_types.positive_integer,
         "vcpus": parameter_types.positive_integer,
@@ -19,7 +19,7 @@ _flavor = {
         "OS-FLV-EXT-DATA:ephemeral": parameter_types.non_negative_integer,
         "swap": parameter_types.non_negative_integer,
         "rxtx_factor": {"type": ["number", "string"],
-                        "pattern": r"^[0-9]+(\.[0-9]+)?$",
+                        "pattern": r"^[0-9]+(\.[0-9]+)?\Z",
                         "minimum": 0, "exclusiveMinimum": True,
                         "maximum": 3.40282e38},
         "os-flavor-access:is_public": parameter_types.boolean,
@@ -39,5 +39,5 @@ create = {
 create_v255 = copy.deepcopy(create)
 create_v255["properties"]["flavor"]["properties"]["description"] = {
     "type": ["string", "null"], "minLength": 0, "maxLength": 65535,
-    "pattern": r"^[^\x00-\x1f\x7f]*$",
+    "pattern": r"^[^\x00-\x1f\x7f]*\Z",
 }

@@ -11,7 +11,7 @@ CONTAINER_FORMATS = ["bare", "aki", "ari"]
 VISIBILITIES = ["public", "private", "shared", "community"]
 
 UUID_PATTERN = (r"^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}"
-                r"-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$")
+                r"-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}\Z")
 
 # Set by the service, never by a request (Glance answers 403 for these).
 READ_ONLY = ("status", "size", "virtual_size", "checksum", "os_hash_algo",

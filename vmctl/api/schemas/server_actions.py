@@ -17,7 +17,7 @@ console_output = {
     "properties": {
         # Nova takes an integer or its string form; -1 (or none) means all.
         "length": {"type": ["integer", "string", "null"],
-                   "pattern": "^-?[0-9]+$", "minimum": -1},
+                   "pattern": r"^-?[0-9]+\Z", "minimum": -1},
     },
     "additionalProperties": False,
 }

@@ -62,12 +62,12 @@ _create = {
 
 # 2.90: the guest hostname, one DNS label (letters, digits, hyphens inside).
 hostname = {"type": "string", "minLength": 1, "maxLength": 63,
-            "pattern": r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$"}
+            "pattern": r"^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?\Z"}
 
 
 # 2.74: the compute host / node to build on.
 _destination = {"type": "string", "minLength": 1, "maxLength": 255,
-                "pattern": r"^[A-Za-z0-9._-]+$"}
+                "pattern": r"^[A-Za-z0-9._-]+\Z"}
 
 
 def create(max_count, with_hostname=False, with_destination=False):
