@@ -18,6 +18,7 @@ from vmctl.api.views import images as views
 from vmctl.db import images as db_images
 from vmctl.images import data as image_data
 from vmctl.images import exception as image_exc
+from vmctl.images import limits as image_limits
 from vmctl.images import states
 from vmctl.images import store as image_store
 from vmctl.policies import images as policies
@@ -134,6 +135,7 @@ def create(api):
         "properties": extra,
     }
     with api.db.transaction() as session:
+        image_limits.check_count(session, api.conf, owner)
         row = db_images.create(session, values)
         location = "%s/image%s" % (api.base_url, views.image(row)["self"])
         return Reply(201, views.image(row), headers={"Location": location})
@@ -313,7 +315,7 @@ def upload(api, image_id):
                 "Unsupported Content-Type %s: use %s" % (api.req.content_type or "(none)",
                                                          OCTET_STREAM))
         image_data.upload(api.db, _store(api), image_id, api.req.body_file,
-                          image_data.max_bytes(api.conf), api.req.content_length)
+                          api.conf, api.req.content_length)
     except Exception as exc:
         if getattr(exc, "code", None) != 413:  # cheroot closes after a 413
             _discard_unread_body(api.req)

@@ -32,10 +32,33 @@ OPTS = [
         help="Seconds an image download may take.",
     ),
     cfg.IntOpt(
-        "max_image_size_gb",
-        default=100,
+        "image_size_cap",
+        default=1099511627776,
         min=1,
-        help="vmctl-api: largest image upload accepted, in GiB.",
+        help="vmctl-api: largest image upload accepted, in bytes (Glance's "
+        "option of the same name; default 1 TiB). A declared Content-Length "
+        "above it is refused with 413 before anything is read, a chunked "
+        "body is cut off with 413 when it passes it.\n\n"
+        "Related options: image_stored_total.",
+    ),
+    cfg.IntOpt(
+        "image_count_total",
+        default=1000,
+        min=-1,
+        help="vmctl-api: most images one project may own (every status but "
+        "deleted). Creating one more is refused with 413.\n\n"
+        "Possible values: -1 (no limit), 0 (no images), a positive count.",
+    ),
+    cfg.IntOpt(
+        "image_stored_total",
+        default=1048576,
+        min=-1,
+        help="vmctl-api: most image data one project may store, in MiB "
+        "(sum of the sizes of its images; default 1 TiB). An upload that "
+        "would pass it is refused with 413 (before reading when the "
+        "Content-Length says so, else when the stream passes it).\n\n"
+        "Possible values: -1 (no limit), 0 (no data), a positive size.\n\n"
+        "Related options: image_size_cap (per image).",
     ),
 ]
 

@@ -123,3 +123,12 @@ def update(session, row, values):
     row.updated_at = models.utcnow()
     session.flush()
     return row
+
+
+def project_usage(session, owner):
+    """(images, bytes) a project holds: every image not deleted, and the sum
+    of their recorded sizes (an upload in flight has none yet)."""
+    query = (sa.select(sa.func.count(IMAGE.id), sa.func.coalesce(sa.func.sum(IMAGE.size), 0))
+             .where(IMAGE.owner == owner, IMAGE.status != states.DELETED))
+    count, stored = session.execute(query).one()
+    return int(count), int(stored)

@@ -7,32 +7,61 @@ its own short transaction (a compare-and-swap, see vmctl/db/images.py).
 import logging
 
 from vmctl.db import images as db_images
+from vmctl.image import format_inspector
 from vmctl.images import exception
+from vmctl.images import limits
 from vmctl.images import states
 from vmctl.images import store as image_store
 
 LOG = logging.getLogger(__name__)
 
-GiB = 1024 ** 3
 
-
-def max_bytes(conf):
-    return conf.image.max_image_size_gb * GiB
-
-
-def upload(db, store, image_id, stream, limit, length=None):
+def upload(db, store, image_id, stream, conf, length=None):
     """Store ``stream`` as the data of a queued image and make it active.
 
-    ``length`` is the declared Content-Length (None when chunked). On any
-    failure the partial file is removed and the image goes back to queued
-    (killed when the disk failed), then the error is raised.
+    ``length`` is the declared Content-Length (None when chunked). The
+    stored data is inspected before the image goes active: data that is not
+    a safe image of its disk_format is removed and the image killed
+    (ImageContentRejected, 400). On any other failure the partial file is
+    removed and the image goes back to queued (killed when the disk
+    failed), then the error is raised.
     """
-    if length is not None and length > limit:
-        raise exception.ImageTooLarge(limit=limit)
+    cap = conf.image.image_size_cap
+    if length is not None and length > cap:
+        raise exception.ImageTooLarge(limit=cap)
     with db.transaction() as session:
         db_images.transition(session, image_id, "upload")
+        row = db_images.get(session, image_id)
+        disk_format, owner = row.disk_format, row.owner
+        room = limits.stored_room(session, conf, owner)
+    limit = cap if room is None else min(cap, room)
+    if room is not None and length is not None and length > room:
+        _undo(db, image_id, "abort")
+        raise limits.over_stored(owner, room)
     try:
-        hashes = store.write(image_id, stream, limit, length)
+        hashes = _write(db, store, image_id, stream, limit, length)
+    except exception.ImageTooLarge:
+        if room is not None and room < cap:
+            raise limits.over_stored(owner, room) from None
+        raise
+    detected = _inspect(db, store, image_id, disk_format)
+    values = {"size": hashes.size, "checksum": hashes.checksum,
+              "os_hash_algo": image_store.HASH_ALGO,
+              "os_hash_value": hashes.os_hash_value,
+              "virtual_size": detected.virtual_size or hashes.size}
+    try:
+        with db.transaction() as session:
+            db_images.transition(session, image_id, "finish", values)
+    except BaseException:
+        # Deleted while it was uploading: its data must not outlive it.
+        store.delete(image_id)
+        raise
+
+
+def _write(db, store, image_id, stream, limit, length):
+    """The Hashes of the stored stream; failures undo the upload."""
+    try:
+        return store.write(image_id, stream, limit, length)
     except image_store.StreamError as exc:
         _undo(db, image_id, "abort")
         raise exception.ImageUploadIncomplete(image_id=image_id, reason=str(exc)) from None
@@ -43,16 +72,18 @@ def upload(db, store, image_id, stream, limit, length=None):
     except BaseException:
         _undo(db, image_id, "abort")
         raise
-    values = {"size": hashes.size, "checksum": hashes.checksum,
-              "os_hash_algo": image_store.HASH_ALGO,
-              "os_hash_value": hashes.os_hash_value}
+
+
+def _inspect(db, store, image_id, disk_format):
+    """The Detected format of the stored data; ImageContentRejected (the
+    file removed, the image killed) when it is not a safe ``disk_format``."""
     try:
-        with db.transaction() as session:
-            db_images.transition(session, image_id, "finish", values)
-    except BaseException:
-        # Deleted while it was uploading: its data must not outlive it.
+        return format_inspector.check_file(store.path(image_id), disk_format)
+    except format_inspector.FormatError as exc:
+        LOG.warning("Image %s refused: %s", image_id, exc)
         store.delete(image_id)
-        raise
+        _undo(db, image_id, "reject")
+        raise exception.ImageContentRejected(image_id=image_id, reason=exc) from None
 
 
 def _undo(db, image_id, event):

@@ -29,7 +29,20 @@ class ImageProtected(exception.VmctlError):
 class ImageTooLarge(exception.VmctlError):
     code = 413
     msg_fmt = ("Image data exceeds the limit of %(limit)d bytes "
-               "([image] max_image_size_gb).")
+               "([image] image_size_cap).")
+
+
+class ImageQuotaExceeded(exception.VmctlError):
+    """A project's image limit ([image] image_count_total / image_stored_total)."""
+
+    code = 413
+    msg_fmt = "Image quota exceeded: %(reason)s"
+
+
+class ImageContentRejected(exception.Invalid):
+    """The data is not a safe image of its disk_format (format_inspector)."""
+
+    msg_fmt = "Image %(image_id)s was refused: %(reason)s."
 
 
 class ImageUploadIncomplete(exception.Invalid):

@@ -8,7 +8,7 @@ image's status does not allow is a 409, never a silent overwrite.
 
     queued --upload--> saving --finish--> active
       ^                  |  \\
-      +------abort-------+   kill--> killed
+      +------abort-------+   kill | reject--> killed
     queued | saving | active | killed --delete--> deleted
 """
 
@@ -36,6 +36,10 @@ TRANSITIONS = {
     # The store itself failed (disk full, I/O error): the partial file is
     # removed; the image can only be deleted.
     "kill": Transition((SAVING,), KILLED),
+    # The data is not what disk_format claims, or carries a backing file, an
+    # external data file or another unsafe feature (format_inspector): the
+    # file is removed and the image can never become active.
+    "reject": Transition((SAVING,), KILLED),
     # Delete is allowed from anything but deleted; an upload in flight then
     # loses its "finish" swap and removes its file.
     "delete": Transition((QUEUED, SAVING, ACTIVE, KILLED), DELETED),

@@ -10,13 +10,13 @@ import threading
 import pytest
 import webob
 
+from tests.fixtures import crafted_images
 from tests.fixtures.conf import make_conf
 from vmctl.api import app as api_app
 from vmctl.api import routes
 from vmctl.db import api as db_api
 from vmctl.db import images as db_images
 from vmctl.db import models
-from vmctl.images import data as image_data
 from vmctl.images import exception as image_exc
 from vmctl.images import states
 from vmctl.images import store as image_store
@@ -50,7 +50,7 @@ class Env:
         return resp, (resp.json if is_json else None)
 
     def create(self, token="bob:p1", **kw):
-        body = {"name": "cirros", "disk_format": "qcow2", "container_format": "bare"}
+        body = {"name": "cirros", "disk_format": "raw", "container_format": "bare"}
         body.update(kw)
         resp, image = self.call("POST", "/images", body, token=token)
         assert resp.status_int == 201, image
@@ -99,7 +99,7 @@ def test_version_documents(env):
 
 def test_create_upload_show_download_delete(env):
     resp, image = env.call("POST", "/images", {
-        "name": "cirros", "disk_format": "qcow2", "container_format": "bare",
+        "name": "cirros", "disk_format": "raw", "container_format": "bare",
         "visibility": "private", "min_disk": 1, "min_ram": 64, "tags": ["a", "a", "b"],
         "kernel_id": "k-1", "ramdisk_id": "r-1", "os_command_line": "console=ttyS0"})
     assert resp.status_int == 201, image
@@ -268,9 +268,8 @@ def test_upload_needs_octet_stream(env):
     assert _status(env, image_id) == "queued"
 
 
-def test_oversize_declared_is_413_without_reading(env, monkeypatch):
-    monkeypatch.setattr(image_data, "GiB", 1024)  # [image] max_image_size_gb = 1 KiB
-    env.conf.set_override("max_image_size_gb", 1, group="image")
+def test_oversize_declared_is_413_without_reading(env):
+    env.conf.set_override("image_size_cap", 1024, group="image")
     image_id = env.create()["id"]
     resp, body = env.upload(image_id, b"x" * 1025)
     assert resp.status_int == 413 and "overLimit" in body
@@ -278,9 +277,8 @@ def test_oversize_declared_is_413_without_reading(env, monkeypatch):
     assert env.upload(image_id, b"x" * 1024)[0].status_int == 204
 
 
-def test_oversize_chunked_is_413_and_partial_removed(env, monkeypatch):
-    monkeypatch.setattr(image_data, "GiB", 1024)
-    env.conf.set_override("max_image_size_gb", 100, group="image")
+def test_oversize_chunked_is_413_and_partial_removed(env):
+    env.conf.set_override("image_size_cap", 100 * 1024, group="image")
     image_id = env.create()["id"]
     # Chunked: no Content-Length, the limit is found while streaming.
     stream = {"wsgi.input": io.BytesIO(b"x" * (100 * 1024 + 1)),
@@ -463,7 +461,7 @@ def test_patch_needs_json_patch_type(env):
 def test_patch_formats_only_while_queued(env):
     image_id = env.active()
     resp, body = env.call("PATCH", "/images/" + image_id, [
-        {"op": "replace", "path": "/disk_format", "value": "raw"}], content_type=PATCH)
+        {"op": "replace", "path": "/disk_format", "value": "qcow2"}], content_type=PATCH)
     assert resp.status_int == 403 and "queued" in body["forbidden"]["message"]
 
 
@@ -496,3 +494,60 @@ def test_every_status_is_reachable_in_the_table():
     sources = {s for t in states.TRANSITIONS.values() for s in t.from_statuses}
     assert targets | sources == set(states.STATUSES)
     assert states.DELETED not in sources  # terminal
+
+
+# --- content inspection and project limits ------------------------------------
+
+@pytest.mark.parametrize("name", ["qcow2-data-file", "qcow2-backing-file", "qcow2-as-raw",
+                                  "vmdk-extent-path", "iso-as-raw", "raw-as-qcow2"])
+def test_crafted_upload_is_refused_and_killed(env, tmp_path, name):
+    declared, says = crafted_images.REFUSED[name]
+    image_id = env.create(disk_format=declared)["id"]
+    data = open(crafted_images.make(name, tmp_path), "rb").read()
+    resp, body = env.upload(image_id, data)
+    assert resp.status_int == 400, body
+    message = body["badRequest"]["message"]
+    assert message.startswith("Image %s was refused: " % image_id) and says in message
+    image = env.call("GET", "/images/" + image_id)[1]
+    assert (image["status"], image["size"], image["checksum"]) == ("killed", None, None)
+    assert env.files() == []
+    assert env.call("GET", "/images/%s/file" % image_id)[0].status_int == 204
+    assert env.upload(image_id, data)[0].status_int == 409  # never again
+
+
+def test_inspected_upload_records_virtual_size(env, tmp_path):
+    crafted_images.qemu_img("create", "-q", "-f", "qcow2", str(tmp_path / "q"), "5M")
+    image_id = env.create(disk_format="qcow2")["id"]
+    assert env.upload(image_id, (tmp_path / "q").read_bytes())[0].status_int == 204
+    image = env.call("GET", "/images/" + image_id)[1]
+    assert image["status"] == "active" and image["virtual_size"] == 5 * 1024 * 1024
+
+
+def test_image_count_limit_is_413(env):
+    env.conf.set_override("image_count_total", 2, group="image")
+    env.create()
+    env.create()
+    resp, body = env.call("POST", "/images", {"name": "third", "disk_format": "raw"})
+    assert resp.status_int == 413 and "image_count_total" in body["overLimit"]["message"]
+    # Per project: another project still may; -1 lifts the limit.
+    assert env.create(token="carol:p2")["id"]
+    env.conf.set_override("image_count_total", -1, group="image")
+    assert env.create()["id"]
+
+
+def test_stored_total_limit_declared_and_streamed(env):
+    env.conf.set_override("image_stored_total", 1, group="image")  # MiB
+    first = env.create()["id"]
+    assert env.upload(first, b"x" * (700 * 1024))[0].status_int == 204
+    second = env.create()["id"]
+    resp, body = env.upload(second, b"x" * (400 * 1024))  # declared length: not read
+    assert resp.status_int == 413 and "image_stored_total" in body["overLimit"]["message"]
+    assert _status(env, second) == "queued"
+    chunked = {"wsgi.input": io.BytesIO(b"x" * (400 * 1024)), "wsgi.input_terminated": True}
+    resp, body = env.call("PUT", "/images/%s/file" % second, headers={
+        "Content-Type": "application/octet-stream"}, environ=chunked)
+    assert resp.status_int == 413 and "image_stored_total" in body["overLimit"]["message"]
+    assert _status(env, second) == "queued" and env.files() == [first]
+    assert env.upload(second, b"x" * (300 * 1024))[0].status_int == 204
+    assert env.upload(env.create(token="carol:p2")["id"], b"x" * (900 * 1024),
+                      token="carol:p2")[0].status_int == 204

@@ -6,6 +6,8 @@ import logging
 import os
 import subprocess
 
+from vmctl.image import format_inspector
+
 LOG = logging.getLogger(__name__)
 
 QEMU_IMG = "qemu-img"
@@ -66,9 +68,14 @@ def check_base_image(path, expected_format):
     """Verify a downloaded base image is what the image service says it is.
 
     Returns its qemu-img info. Raises DiskError when the contents are of
-    another format, when the image claims a backing file (which could point
-    anywhere on this host), or when qemu-img cannot read it.
+    another format, when the image claims a backing file or an external data
+    file (either could point anywhere on this host), or when qemu-img cannot
+    read it. The header is inspected before qemu-img opens the file at all.
     """
+    try:
+        format_inspector.check_file(path, expected_format)
+    except format_inspector.FormatError as exc:
+        raise DiskError(str(exc)) from exc
     try:
         details = info(path)
     except DiskError as exc:
@@ -79,6 +86,8 @@ def check_base_image(path, expected_format):
                         % (actual, expected_format))
     if details.get("backing-filename") or details.get("full-backing-filename"):
         raise DiskError("image has a backing file, which is not allowed")
+    if (details.get("format-specific") or {}).get("data", {}).get("data-file"):
+        raise DiskError("image has an external data file, which is not allowed")
     if expected_format == "qcow2":
         try:
             _run(["check", "-U", "-f", "qcow2", path])
