@@ -9,9 +9,9 @@ a ``vmctl.virt.live_job.LiveMigrationJob``.
 
 import abc
 
+from vmctl.virt import migrators
 
-class VirtError(Exception):
-    """A driver operation failed; the message is safe to show users."""
+VirtError = migrators.VirtError
 
 
 class ComputeDriver(abc.ABC):
@@ -82,84 +82,59 @@ class ComputeDriver(abc.ABC):
         """The last ``length`` lines (all if None) of the guest's console."""
         raise VirtError("this driver keeps no console log")
 
-    # --- live migration (drivers that support it override these) -----------
+    # --- moves: delegated to the driver's migrators (vmctl.virt.migrators) ---
+    #: Both sides of a live migration; a driver that can live-migrate sets its own.
+    live = migrators.LiveMigrator()
+    #: Both sides of a cold migration / resize; likewise.
+    cold = migrators.ColdMigrator()
+
     def migration_source_info(self, instance):
-        """What a destination needs to judge compatibility (hypervisor type
-        and version, CPU, storage identity)."""
-        raise VirtError("this driver cannot live-migrate")
+        return self.live.migration_source_info(instance)
 
     def check_migration_destination(self, instance, block_migration, source_info):
-        """(ok, reason, shared_storage) for receiving ``instance`` here."""
-        return False, "this driver cannot live-migrate", False
+        return self.live.check_migration_destination(instance, block_migration, source_info)
 
     def pre_live_migration(self, instance, migration, source_info):
-        """Make the destination ready (disks, images, files); returns what
-        the source needs to start the job (e.g. URIs)."""
-        raise VirtError("this driver cannot live-migrate")
+        return self.live.pre_live_migration(instance, migration, source_info)
 
     def live_migration_start(self, instance, migration, dest_info, policy):
-        """Start the hypervisor job; returns it, a ``live_job.LiveMigrationJob``
-        (the compute's monitor drives it)."""
-        raise VirtError("this driver cannot live-migrate")
+        return self.live.live_migration_start(instance, migration, dest_info, policy)
 
     def adopt_live_migration(self, instance):
-        """After an agent restart: the outgoing job of ``instance`` the
-        hypervisor still runs (a ``live_job.LiveMigrationJob``), or None."""
-        return None
+        return self.live.adopt_live_migration(instance)
 
     def watch_arrival(self, instance, migration, fn):
-        """Destination: call ``fn()`` (quick, any thread) once the incoming
-        guest runs here while the source's hypervisor may still be tearing
-        its side down; returns the function that stops watching, or None
-        when the driver cannot tell (the source then waits for its job)."""
-        return None
+        return self.live.watch_arrival(instance, migration, fn)
 
     def post_live_migration_at_source(self, instance):
-        """The guest runs on the destination: remove what is left here once
-        the hypervisor job has ended."""
+        return self.live.post_live_migration_at_source(instance)
 
     def post_live_migration_at_destination(self, instance, migration):
-        """The guest runs here now: make it this host's for good."""
+        return self.live.post_live_migration_at_destination(instance, migration)
 
     def rollback_live_migration_at_destination(self, instance, migration):
-        """The migration failed: remove what pre_live_migration made."""
+        return self.live.rollback_live_migration_at_destination(instance, migration)
 
-    # --- cold migration / resize (see doc/cold-migration.md) ----------------
     def prepare_migration_target(self, instance, migration):
-        """Destination: ready to receive ``instance`` (with its new flavor)?
-        Returns what the source needs (e.g. the storage identity, to detect
-        shared storage); VirtError if this host cannot take it."""
-        raise VirtError("this driver cannot cold-migrate")
+        return self.cold.prepare_migration_target(instance, migration)
 
     def migrate_disk_and_power_off(self, instance, migration, dest_info):
-        """Source: power the guest off and offer its disks for the
-        destination; returns a disk_transfer manifest. The source keeps
-        everything needed to restore the guest until confirm or revert.
-        Idempotent for one migration (a second call returns the manifest
-        again). On failure the guest is left as it was."""
-        raise VirtError("this driver cannot cold-migrate")
+        return self.cold.migrate_disk_and_power_off(instance, migration, dest_info)
 
     def finish_migration(self, instance, migration, manifest, power_on):
-        """Destination: pull the disks (disk_transfer.pull), grow them to
-        the new flavor, define the guest and start it if ``power_on``;
-        returns its power_state. Idempotent; on failure removes what it made."""
-        raise VirtError("this driver cannot cold-migrate")
+        return self.cold.finish_migration(instance, migration, manifest, power_on)
 
     def revert_migration_at_destination(self, instance, migration):
-        """Destination: remove what finish_migration made. Idempotent."""
+        return self.cold.revert_migration_at_destination(instance, migration)
 
     def finish_revert_migration(self, instance, migration):
-        """Source: bring the guest back exactly as it was (flavor, disk,
-        power state) from what migrate_disk_and_power_off kept; returns its
-        power_state. Idempotent."""
-        raise VirtError("this driver cannot cold-migrate")
+        return self.cold.finish_revert_migration(instance, migration)
 
     def confirm_migration(self, instance, migration):
-        """Source: drop what was kept for a revert. Idempotent."""
+        return self.cold.confirm_migration(instance, migration)
 
     def held_migrations(self):
-        """{instance uuid: migration uuid} of guests kept here for a revert."""
-        return {}
+        return self.cold.held_migrations()
 
     def rebuild_evacuated(self, instance, migration):
         """Destination of an evacuation: make the guest here and start it;

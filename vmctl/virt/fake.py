@@ -34,8 +34,8 @@ class FakeDriver(driver.ComputeDriver):
     def __init__(self, conf):
         self.conf = conf
         self._hv = fake_hypervisor.FakeHypervisor(conf.state_path)
-        self._live = fake_live_migration.FakeLiveMigrator(conf, self._hv)
-        self._cold = fake_cold_migration.FakeColdMigrator(conf, self._hv)
+        self.live = fake_live_migration.FakeLiveMigrator(conf, self._hv)
+        self.cold = fake_cold_migration.FakeColdMigrator(conf, self._hv)
 
     @property
     def nodename(self):
@@ -116,56 +116,6 @@ class FakeDriver(driver.ComputeDriver):
         if length is not None:
             lines = lines[-length:] if length else []
         return "".join(line + "\n" for line in lines)
-
-    # --- live migration: FakeLiveMigrator --------------------------------------
-    def migration_source_info(self, instance):
-        return self._live.migration_source_info(instance)
-
-    def check_migration_destination(self, instance, block_migration, source_info):
-        return self._live.check_migration_destination(instance, block_migration, source_info)
-
-    def pre_live_migration(self, instance, migration, source_info):
-        return self._live.pre_live_migration(instance, migration, source_info)
-
-    def rollback_live_migration_at_destination(self, instance, migration):
-        return self._live.rollback_live_migration_at_destination(instance, migration)
-
-    def live_migration_start(self, instance, migration, dest_info, policy):
-        return self._live.live_migration_start(instance, migration, dest_info, policy)
-
-    def adopt_live_migration(self, instance):
-        return self._live.adopt_live_migration(instance)
-
-    def watch_arrival(self, instance, migration, fn):
-        return self._live.watch_arrival(instance, migration, fn)
-
-    def post_live_migration_at_source(self, instance):
-        return self._live.post_live_migration_at_source(instance)
-
-    def post_live_migration_at_destination(self, instance, migration):
-        return self._live.post_live_migration_at_destination(instance, migration)
-
-    # --- cold migration: FakeColdMigrator ------------------------------------
-    def prepare_migration_target(self, instance, migration):
-        return self._cold.prepare_migration_target(instance, migration)
-
-    def migrate_disk_and_power_off(self, instance, migration, dest_info):
-        return self._cold.migrate_disk_and_power_off(instance, migration, dest_info)
-
-    def finish_migration(self, instance, migration, manifest, power_on):
-        return self._cold.finish_migration(instance, migration, manifest, power_on)
-
-    def revert_migration_at_destination(self, instance, migration):
-        return self._cold.revert_migration_at_destination(instance, migration)
-
-    def finish_revert_migration(self, instance, migration):
-        return self._cold.finish_revert_migration(instance, migration)
-
-    def confirm_migration(self, instance, migration):
-        return self._cold.confirm_migration(instance, migration)
-
-    def held_migrations(self):
-        return self._cold.held_migrations()
 
     def get_available_resource(self):
         fake = self.conf.fake

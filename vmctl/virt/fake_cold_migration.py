@@ -28,6 +28,7 @@ from vmctl import states
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver
 from vmctl.virt import fake_disks
+from vmctl.virt import migrators
 
 DISK = "disk"
 DISK_BYTES = 64 * 1024
@@ -95,7 +96,7 @@ class _MemoryTarget(disk_transfer.TargetFiles):
         self.files.pop(name, None)
 
 
-class FakeColdMigrator:
+class FakeColdMigrator(migrators.ColdMigrator):
     """Both sides of a cold migration on one fake host.
 
     ``conf``: the agent's configuration ([fake], [cold_migration],

@@ -19,6 +19,7 @@ from vmctl.virt import driver
 from vmctl.virt import fake_disks
 from vmctl.virt import fake_hypervisor
 from vmctl.virt import fake_live_job
+from vmctl.virt import migrators
 
 
 def delay(instance, key):
@@ -33,7 +34,7 @@ def metadata_seconds(instance, key):
     return float((instance.metadata or {}).get(key, 0) or 0)
 
 
-class FakeLiveMigrator:
+class FakeLiveMigrator(migrators.LiveMigrator):
     """Both sides of a live migration on one fake host.
 
     ``conf``: the agent's configuration ([fake], state_path);

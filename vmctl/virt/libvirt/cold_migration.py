@@ -52,6 +52,7 @@ import threading
 from vmctl import states
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver
+from vmctl.virt import migrators
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import instance_files
@@ -94,7 +95,7 @@ def restored_power_on(record):
     return record.get("power_state") == states.RUNNING
 
 
-class ColdMigrator:
+class ColdMigrator(migrators.ColdMigrator):
     """Both sides of a cold migration or resize on this host, and the HTTPS
     endpoint that offers the kept disks (started while something is offered).
     """

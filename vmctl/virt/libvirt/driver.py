@@ -76,9 +76,9 @@ class LibvirtDriver(driver.ComputeDriver):
                                             lconf.image_cache_unused_seconds)
         self._images = instance_images.InstanceImages(self._cache, conf, image_client)
         self._guests = libvirt_guests.Guests(self._host, self._files, lconf)
-        self._live = live_migration.LiveMigrator(conf, self._host, self._guests,
+        self.live = live_migration.LiveMigrator(conf, self._host, self._guests,
                                                  self._images, self._files)
-        self._cold = cold_migration.ColdMigrator(conf, self._guests, self._images,
+        self.cold = cold_migration.ColdMigrator(conf, self._guests, self._images,
                                                  self._files)
 
     @property
@@ -98,7 +98,7 @@ class LibvirtDriver(driver.ComputeDriver):
             raise driver.VirtError(str(exc)) from exc
         if problem:
             raise driver.VirtError(problem)
-        self._cold.resume_offers()
+        self.cold.resume_offers()
         LOG.info("libvirt driver ready on %s (%s, virt_type=%s)", host,
                  self._host.uri, lconf.virt_type)
 
@@ -288,58 +288,9 @@ class LibvirtDriver(driver.ComputeDriver):
                 "hypervisor_version": int(version),
                 "host_ip": libvirt_host.host_address(lconf)}
 
-    # --- live migration: LiveMigrator ------------------------------------------
-    def migration_source_info(self, instance):
-        return self._live.migration_source_info(instance)
-
-    def check_migration_destination(self, instance, block_migration, source_info):
-        return self._live.check_migration_destination(instance, block_migration, source_info)
-
-    def pre_live_migration(self, instance, migration, source_info):
-        return self._live.pre_live_migration(instance, migration, source_info)
-
-    def watch_arrival(self, instance, migration, fn):
-        return self._live.watch_arrival(instance, migration, fn)
-
-    def post_live_migration_at_destination(self, instance, migration):
-        return self._live.post_live_migration_at_destination(instance, migration)
-
-    def rollback_live_migration_at_destination(self, instance, migration):
-        return self._live.rollback_live_migration_at_destination(instance, migration)
-
-    def live_migration_start(self, instance, migration, dest_info, policy):
-        return self._live.live_migration_start(instance, migration, dest_info, policy)
-
-    def post_live_migration_at_source(self, instance):
-        return self._live.post_live_migration_at_source(instance)
-
-    def adopt_live_migration(self, instance):
-        return self._live.adopt_live_migration(instance)
-
-    # --- cold migration, resize, evacuation: ColdMigrator ---------------------------
-    def prepare_migration_target(self, instance, migration):
-        return self._cold.prepare_migration_target(instance, migration)
-
-    def migrate_disk_and_power_off(self, instance, migration, dest_info):
-        return self._cold.migrate_disk_and_power_off(instance, migration, dest_info)
-
-    def finish_migration(self, instance, migration, manifest, power_on):
-        return self._cold.finish_migration(instance, migration, manifest, power_on)
-
-    def revert_migration_at_destination(self, instance, migration):
-        return self._cold.revert_migration_at_destination(instance, migration)
-
-    def finish_revert_migration(self, instance, migration):
-        return self._cold.finish_revert_migration(instance, migration)
-
-    def confirm_migration(self, instance, migration):
-        return self._cold.confirm_migration(instance, migration)
-
-    def held_migrations(self):
-        return self._cold.held_migrations()
-
+    # --- evacuation (the other moves: ComputeDriver delegates to self.live, self.cold)
     def rebuild_evacuated(self, instance, migration):
         """Evacuation: reuse the disk on shared storage, else spawn from the image."""
-        if self._cold.can_reuse_disk(instance, migration):
-            return self._cold.rebuild_on_shared_storage(instance, migration)
+        if self.cold.can_reuse_disk(instance, migration):
+            return self.cold.rebuild_on_shared_storage(instance, migration)
         return self.spawn(instance)

@@ -41,6 +41,7 @@ import time
 import xml.etree.ElementTree as ET
 
 from vmctl.virt import driver
+from vmctl.virt import migrators
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import host as libvirt_host
 from vmctl.virt.libvirt import instance_files
@@ -145,7 +146,7 @@ def _wait_incoming_job_end(dom, uuid, timeout=INCOMING_JOB_END_TIMEOUT, poll=0.0
         time.sleep(poll)
 
 
-class LiveMigrator:
+class LiveMigrator(migrators.LiveMigrator):
     """Both sides of a live migration on this host.
 
     ``conf``: the agent's configuration ([libvirt]); ``host``: the

@@ -184,8 +184,8 @@ def pair(tmp_path):
     src, dst = _driver(tmp_path, "src", images), _driver(tmp_path, "dst", images)
     yield types.SimpleNamespace(src=src, dst=dst, images=images, tmp=tmp_path)
     for side in (src, dst):
-        if side.drv._cold._endpoint is not None:
-            side.drv._cold._endpoint.stop()
+        if side.drv.cold._endpoint is not None:
+            side.drv.cold._endpoint.stop()
 
 
 def _flavor(vcpus=1, memory_mb=128, root_gb=1, name="small"):
@@ -268,7 +268,7 @@ def test_resize_moves_grows_and_reverts_exactly(pair):
     assert pair.src.drv.held_migrations() == {}
     assert pair.src.drv.finish_revert_migration(inst, migration) == states.RUNNING
     # The offer died with the revert, and with nothing offered the endpoint stopped.
-    assert pair.src.drv._cold._endpoint is None
+    assert pair.src.drv.cold._endpoint is None
     with pytest.raises(disk_transfer.BrokenStream):
         b"".join(transfer.HttpSource(manifest).read("disk", 0, manifest["token"]))
 
@@ -294,7 +294,7 @@ def test_confirm_drops_the_kept_copy(pair):
     assert b"".join(transfer.HttpSource(other_manifest).read(
         "disk", 0, other_manifest["token"]))
     pair.src.drv.confirm_migration(other, other_migration)
-    assert pair.src.drv._cold._endpoint is None and pair.src.drv.held_migrations() == {}
+    assert pair.src.drv.cold._endpoint is None and pair.src.drv.held_migrations() == {}
 
 
 @needs_qemu_img
@@ -321,7 +321,7 @@ def test_same_host_resize_copies_locally(tmp_path):
     pair = types.SimpleNamespace(src=side, dst=side)
     migration, manifest = _move(pair, inst, _flavor(memory_mb=256, name="more"))
     assert manifest["shared_storage"] and manifest["url"] is None
-    assert side.drv._cold._endpoint is None          # nothing served
+    assert side.drv.cold._endpoint is None          # nothing served
     resized = _resized(inst, _flavor(memory_mb=256, name="more"))
     assert side.drv.finish_migration(resized, migration, manifest, True) == states.RUNNING
     assert side.host.domains[inst.uuid].parsed.memory_mb == 256
