@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from vmctl import states
+from vmctl import instance_states as states
 
 SLOW_ZONE = "slow"
 

@@ -13,8 +13,8 @@ import pathlib
 import pytest
 
 import vmctl
+from vmctl import instance_states as states
 from vmctl import instance_tasks
-from vmctl import states
 from vmctl.conductor.tasks import heal
 from vmctl.conductor.tasks import resize_heal
 

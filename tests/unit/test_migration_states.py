@@ -2,8 +2,8 @@
 
 import pytest
 
+from vmctl import instance_states as states
 from vmctl import migration_states as ms
-from vmctl import states
 
 
 @pytest.mark.parametrize("kind", ms.TYPES)

@@ -1,8 +1,8 @@
-"""The instance state table (vmctl/states.py)."""
+"""The instance state table (vmctl/instance_states.py)."""
 
 import pytest
 
-from vmctl import states
+from vmctl import instance_states as states
 
 
 def test_every_action_has_its_own_task_state():

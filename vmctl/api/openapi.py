@@ -19,6 +19,7 @@ from vmctl.api import flavors
 from vmctl.api import hypervisors
 from vmctl.api import images
 from vmctl.api import instance_actions
+from vmctl.api import live_migrations
 from vmctl.api import microversion as mv
 from vmctl.api import migrations
 from vmctl.api import server_actions
@@ -44,8 +45,8 @@ SUCCESS = {
     flavor_extra_specs.create: (200,),
     flavor_extra_specs.delete: (200,),
     server_actions.action: (200, 202, 204),  # console/evacuate, most, confirmResize
-    migrations.action: (202,),
-    migrations.delete: (202,),
+    live_migrations.action: (202,),
+    live_migrations.delete: (202,),
     images.versions: (300,),
     images.create: (201,),
     images.upload: (204,),
@@ -71,7 +72,7 @@ BY_METHOD = {"GET": (200,), "POST": (202,), "PUT": (200,), "PATCH": (200,),
 # handlers of any other module are documented as answering "2XX".
 DESCRIBED = frozenset(m.__name__ for m in (
     aggregates, availability_zones, flavors, flavor_extra_specs, hypervisors, identity,
-    images, instance_actions, migrations, server_actions, server_groups, servers,
+    images, instance_actions, live_migrations, migrations, server_actions, server_groups, servers,
     services, versions)) | {__name__}
 # Success bodies that are not JSON.
 NO_BODY = (204,)

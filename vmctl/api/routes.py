@@ -15,6 +15,7 @@ from vmctl.api import flavors
 from vmctl.api import hypervisors
 from vmctl.api import images
 from vmctl.api import instance_actions
+from vmctl.api import live_migrations
 from vmctl.api import migrations
 from vmctl.api import openapi
 from vmctl.api import server_actions
@@ -64,11 +65,11 @@ ROUTES = [
     route("GET", V + "/servers/{server_id}", servers.show),
     route("DELETE", V + "/servers/{server_id}", servers.delete),
     route("POST", V + "/servers/{server_id}/action", server_actions.action),
-    route("GET", V + "/servers/{server_id}/migrations", migrations.index),
-    route("GET", V + "/servers/{server_id}/migrations/{migration_id}", migrations.show),
+    route("GET", V + "/servers/{server_id}/migrations", live_migrations.index),
+    route("GET", V + "/servers/{server_id}/migrations/{migration_id}", live_migrations.show),
     route("POST", V + "/servers/{server_id}/migrations/{migration_id}/action",
-          migrations.action),
-    route("DELETE", V + "/servers/{server_id}/migrations/{migration_id}", migrations.delete),
+          live_migrations.action),
+    route("DELETE", V + "/servers/{server_id}/migrations/{migration_id}", live_migrations.delete),
     route("GET", V + "/os-migrations", migrations.list_all),
     route("GET", V + "/servers/{server_id}/os-instance-actions", instance_actions.index),
     route("GET", V + "/servers/{server_id}/os-instance-actions/{request_id}",
@@ -82,7 +83,7 @@ ROUTES = [
     route("GET", V + "/os-hypervisors/detail", hypervisors.detail),
     route("GET", V + "/os-hypervisors/{hypervisor_id}", hypervisors.show),
 
-    # --- placement resources: server groups, availability zones, aggregates ---
+    # --- scheduling resources: server groups, availability zones, aggregates ---
     route("GET", V + "/os-server-groups", server_groups.index),
     route("POST", V + "/os-server-groups", server_groups.create),
     route("GET", V + "/os-server-groups/{server_group_id}", server_groups.show),
@@ -95,7 +96,7 @@ ROUTES = [
     route("PUT", V + "/os-aggregates/{aggregate_id}", aggregates.update),
     route("DELETE", V + "/os-aggregates/{aggregate_id}", aggregates.delete),
     route("POST", V + "/os-aggregates/{aggregate_id}/action", aggregates.action),
-    # --- end of placement resources ---
+    # --- end of scheduling resources ---
 
     # The image service (Glance v2-compatible): no compute microversions.
     route("GET", IMG, images.versions, public=True, versioned=False),

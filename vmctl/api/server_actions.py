@@ -10,11 +10,11 @@ instance action, then casts to the conductor.
 import logging
 
 from vmctl import exception
-from vmctl import states
+from vmctl import instance_states as states
+from vmctl.api import cold_moves
 from vmctl.api import errors
 from vmctl.api import jsonbody
-from vmctl.api import migrations
-from vmctl.api import server_moves
+from vmctl.api import live_migrations
 from vmctl.api import servers
 from vmctl.api import validation
 from vmctl.api.request import Reply
@@ -38,15 +38,15 @@ _ACTION_FOR_KEY = {
 
 def _action_schema(version, conf):
     """One of the bodies of every action key, at ``version``."""
-    return {"oneOf": [validation.declared_schema(_READERS[key], version, conf)
-                      if key in _READERS else schema.body(key) for key in schema.ACTIONS]}
+    return {"oneOf": [validation.declared_schema(_OWN_HANDLERS[key], version, conf)
+                      if key in _OWN_HANDLERS else schema.body(key) for key in schema.ACTIONS]}
 
 
 @validation.request_schema(_action_schema)
 def action(api, server_id):
     key, value = _parse(api)
-    if key in _READERS:
-        return _READERS[key](api, server_id, value)
+    if key in _OWN_HANDLERS:
+        return _OWN_HANDLERS[key](api, server_id, value)
     api.authorize(policies.RULE_FOR_KEY[key])
     validation.validate(schema.body(key), {key: value})
     name = _action_name(key, value)
@@ -85,13 +85,13 @@ def console_output(api, server_id, value):
 
 
 # body key -> handler of actions that are not a row of states.ACTIONS
-_READERS = {"os-getConsoleOutput": console_output,
-            "os-migrateLive": migrations.migrate_live,
-            "migrate": server_moves.migrate,
-            "resize": server_moves.resize,
-            "confirmResize": server_moves.confirm_resize,
-            "revertResize": server_moves.revert_resize,
-            "evacuate": server_moves.evacuate}
+_OWN_HANDLERS = {"os-getConsoleOutput": console_output,
+            "os-migrateLive": live_migrations.migrate_live,
+            "migrate": cold_moves.migrate,
+            "resize": cold_moves.resize,
+            "confirmResize": cold_moves.confirm_resize,
+            "revertResize": cold_moves.revert_resize,
+            "evacuate": cold_moves.evacuate}
 
 
 def _parse(api):

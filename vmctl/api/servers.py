@@ -6,8 +6,8 @@ import string
 import uuid
 
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import instance_tasks
-from vmctl import states
 from vmctl.api import availability_zones
 from vmctl.api import errors
 from vmctl.api import microversion as mv

@@ -24,8 +24,8 @@ import datetime
 import logging
 
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ import oslo_messaging as messaging
 
 from vmctl import context as vmctl_context
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import manager
 from vmctl import rpc
-from vmctl import states
 from vmctl.compute import cold_migration
 from vmctl.compute import recovery
 from vmctl.compute import resource_tracker

@@ -16,7 +16,7 @@ are destroyed. Cold moves recover in cold_migration.py.
 import collections
 import logging
 
-from vmctl import states
+from vmctl import instance_states as states
 
 LOG = logging.getLogger(__name__)
 

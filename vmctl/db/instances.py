@@ -3,8 +3,8 @@
 import sqlalchemy as sa
 
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import instance_tasks
-from vmctl import states
 from vmctl.db import models
 
 INSTANCE = models.Instance

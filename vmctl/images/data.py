@@ -7,7 +7,7 @@ its own short transaction (a compare-and-swap, see vmctl/db/images.py).
 import logging
 
 from vmctl.db import images as db_images
-from vmctl.image import format_inspector
+from vmctl.image_client import format_inspector
 from vmctl.images import exception
 from vmctl.images import limits
 from vmctl.images import states

@@ -9,7 +9,7 @@ import hashlib
 import logging
 import os
 
-from vmctl.image import files
+from vmctl.image_client import files
 from vmctl.images import exception
 
 LOG = logging.getLogger(__name__)

@@ -12,20 +12,21 @@ from oslo_policy import policy
 from vmctl.policies import aggregates
 from vmctl.policies import availability_zones
 from vmctl.policies import base
+from vmctl.policies import cold_moves
 from vmctl.policies import flavors
 from vmctl.policies import hypervisors
 from vmctl.policies import identity
 from vmctl.policies import images
 from vmctl.policies import instance_actions
+from vmctl.policies import live_migrations
 from vmctl.policies import migrations
 from vmctl.policies import server_actions
 from vmctl.policies import server_groups
-from vmctl.policies import server_moves
 from vmctl.policies import servers
 from vmctl.policies import services
 
 MODULES = (base, flavors, servers, server_actions, instance_actions, services,
-           hypervisors, images, migrations, server_moves, identity,
+           hypervisors, images, live_migrations, migrations, cold_moves, identity,
            server_groups, availability_zones, aggregates)
 
 

@@ -10,7 +10,7 @@ again, as it would on a real host) and delegates live migration to a
 import logging
 import time
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt import driver
 from vmctl.virt import fake_cold_migration
 from vmctl.virt import fake_disks

@@ -24,7 +24,7 @@ import os
 import secrets
 import time
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver
 from vmctl.virt import fake_disks

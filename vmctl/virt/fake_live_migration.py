@@ -14,7 +14,7 @@ reported by ``watch_arrival``).
 import os
 import time
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt import driver
 from vmctl.virt import fake_disks
 from vmctl.virt import fake_hypervisor

@@ -2,7 +2,7 @@ import hashlib
 import types
 
 from tests.unit.api import fakes
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.api.views import flavors as flavor_views
 from vmctl.api.views import instance_actions as action_views
 from vmctl.api.views import servers as server_views

@@ -32,8 +32,8 @@ ACTIONS = {
     "suspend": _no_args,
     "resume": _no_args,
     "os-getConsoleOutput": console_output,
-    "os-migrateLive": {},  # validated per microversion: schemas/migrations.py
-    # cold moves, validated per microversion: schemas/server_moves.py
+    "os-migrateLive": {},  # validated per microversion: schemas/live_migrations.py
+    # cold moves, validated per microversion: schemas/cold_moves.py
     "migrate": {},
     "resize": {},
     "confirmResize": {},

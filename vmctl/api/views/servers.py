@@ -9,7 +9,7 @@ faults.
 import hashlib
 import re
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.api import microversion as mv
 from vmctl.api.views import iso_us
 from vmctl.api.views import iso_z

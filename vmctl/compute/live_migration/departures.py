@@ -15,8 +15,8 @@ import collections
 import logging
 import threading
 
+from vmctl import instance_states as states
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.compute.live_migration import records
 from vmctl.compute.live_migration import source
 from vmctl.objects import migration as migration_obj

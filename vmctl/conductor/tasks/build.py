@@ -13,8 +13,8 @@ import logging
 import oslo_messaging as messaging
 
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import instance_tasks
-from vmctl import states
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims
 from vmctl.db import instances as db_instances

@@ -30,9 +30,9 @@ import logging
 
 import oslo_messaging as messaging
 
+from vmctl import instance_states as states
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.conductor.tasks import live_migrate
 from vmctl.conductor.tasks import resize_heal
 from vmctl.db import actions as db_actions

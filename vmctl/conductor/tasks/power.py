@@ -7,7 +7,7 @@ instance's compute and settles the result reported back.
 
 import logging
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.compute import manager as compute_manager
 from vmctl.db import actions as db_actions
 from vmctl.db import instances as db_instances

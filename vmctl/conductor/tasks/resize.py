@@ -36,9 +36,9 @@ import logging
 import oslo_messaging as messaging
 
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.conductor.tasks import build
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims

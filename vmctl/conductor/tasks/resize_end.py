@@ -10,9 +10,9 @@ computes, whose reports are settled by ResizeTask (resize.py).
 import datetime
 import logging
 
+from vmctl import instance_states as states
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.conductor.tasks import resize
 from vmctl.db import actions as db_actions
 from vmctl.db import claims as db_claims

@@ -25,9 +25,9 @@ import logging
 import oslo_messaging as messaging
 
 from vmctl import exception
+from vmctl import instance_states as states
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.conductor.tasks import resize
 from vmctl.db import instances as db_instances
 from vmctl.db import migration_records as db_migrations

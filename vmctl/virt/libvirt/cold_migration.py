@@ -49,7 +49,7 @@ import os
 import shutil
 import threading
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt import disk_transfer
 from vmctl.virt import driver
 from vmctl.virt import migrators

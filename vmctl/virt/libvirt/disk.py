@@ -6,7 +6,7 @@ import logging
 import os
 import subprocess
 
-from vmctl.image import format_inspector
+from vmctl.image_client import format_inspector
 
 LOG = logging.getLogger(__name__)
 

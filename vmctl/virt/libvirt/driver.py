@@ -25,7 +25,7 @@ Guests get no network interface yet.
 import logging
 import os
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt import driver
 from vmctl.virt.libvirt import cold_migration
 from vmctl.virt.libvirt import config

@@ -7,7 +7,7 @@ so that the pure helpers here can be used and tested without it.
 import logging
 import time
 
-from vmctl import states
+from vmctl import instance_states as states
 
 LOG = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import struct
 import threading
 import time
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt.libvirt import guest as libvirt_guest
 
 LOG = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ disk is a qcow2 overlay on the cached base image, grown to the flavor's
 root disk.
 """
 
-from vmctl.image import client as image_client
+from vmctl.image_client import client as image_client
 from vmctl.virt import driver
 from vmctl.virt.libvirt import config
 from vmctl.virt.libvirt import disk

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.fixtures import crafted_images
-from vmctl.image import format_inspector
+from vmctl.image_client import format_inspector
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import imagecache
 

@@ -14,7 +14,7 @@ import pytest
 from tests.fixtures.conf import make_conf
 from tests.unit.virt.libvirt.test_libvirt_driver import FakeHost
 from tests.unit.virt.libvirt.test_libvirt_driver import Images
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
 from vmctl.virt import disk_transfer

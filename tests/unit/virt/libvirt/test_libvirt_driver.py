@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from tests.fixtures.conf import make_conf
-from vmctl import states
-from vmctl.image import client as image_client
+from vmctl import instance_states as states
+from vmctl.image_client import client as image_client
 from vmctl.objects import flavor as flavor_obj
 from vmctl.objects import instance as instance_obj
 from vmctl.virt import driver as virt_driver

@@ -2,7 +2,7 @@
 
 import pytest
 
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.virt.libvirt import host as host_mod
 
 

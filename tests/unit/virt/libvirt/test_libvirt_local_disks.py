@@ -17,7 +17,7 @@ from tests.unit.virt.libvirt.test_libvirt_cold_migration import _resized
 from tests.unit.virt.libvirt.test_libvirt_cold_migration import needs_qemu_img
 from tests.unit.virt.libvirt.test_libvirt_cold_migration import pair  # noqa: F401
 from tests.unit.virt.libvirt.test_libvirt_driver import Images
-from vmctl import states
+from vmctl import instance_states as states
 from vmctl.objects import flavor as flavor_obj
 from vmctl.virt import driver as virt_driver
 from vmctl.virt.libvirt import config

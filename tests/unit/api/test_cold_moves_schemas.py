@@ -4,7 +4,7 @@ import pytest
 
 from vmctl.api import errors
 from vmctl.api import validation
-from vmctl.api.schemas import server_moves as schema
+from vmctl.api.schemas import cold_moves as schema
 from vmctl.api.schemas import services as services_schema
 
 

@@ -14,7 +14,7 @@ import pytest
 import webob
 
 from tests.unit.api import test_images as images_env
-from vmctl.image import client as image_client
+from vmctl.image_client import client as image_client
 from vmctl.images import store as image_store
 
 DATA = os.urandom(300 * 1024 + 3)
@@ -170,7 +170,7 @@ def test_unreachable_service(server, dest_dir):
 
 
 def test_client_uses_only_the_standard_library():
-    """Compute agents import vmctl.image and vmctl.service_auth: no vmctl.db,
+    """Compute agents import vmctl.image_client and vmctl.service_auth: no vmctl.db,
     vmctl.images, sqlalchemy."""
     package = pathlib.Path(image_client.__file__).parent
     for path in [*package.glob("*.py"), package.parent / "service_auth.py"]:
@@ -186,6 +186,6 @@ def test_client_uses_only_the_standard_library():
             for name in names:
                 top = name.split(".")[0]
                 assert (top in sys.stdlib_module_names
-                        or name.split(".")[:2] == ["vmctl", "image"]
+                        or name.split(".")[:2] == ["vmctl", "image_client"]
                         or name == "vmctl.service_auth"), \
                     "%s imports %s" % (path.name, name)

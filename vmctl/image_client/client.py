@@ -18,7 +18,7 @@ import urllib.parse
 import urllib.request
 
 from vmctl import service_auth
-from vmctl.image import files
+from vmctl.image_client import files
 
 LOG = logging.getLogger(__name__)
 

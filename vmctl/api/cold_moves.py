@@ -17,22 +17,22 @@ casts to the conductor (conductor/tasks/resize.py, evacuate.py):
 import secrets
 import string
 
+from vmctl import instance_states as states
 from vmctl import instance_tasks
 from vmctl import migration_states as ms
-from vmctl import states
 from vmctl.api import errors
 from vmctl.api import microversion as mv
 from vmctl.api import references
 from vmctl.api import servers
 from vmctl.api import validation
 from vmctl.api.request import Reply
-from vmctl.api.schemas import server_moves as schema
+from vmctl.api.schemas import cold_moves as schema
 from vmctl.db import actions as db_actions
 from vmctl.db import flavors as db_flavors
 from vmctl.db import instances as db_instances
 from vmctl.db import migration_records as db_migrations
 from vmctl.db import services as db_services
-from vmctl.policies import server_moves as policies
+from vmctl.policies import cold_moves as policies
 
 _PASSWORD_CHARS = string.ascii_letters + string.digits
 # Disks a resize may grow but never shrink, besides the root disk: (what the

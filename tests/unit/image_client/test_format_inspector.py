@@ -11,7 +11,7 @@ import struct
 import pytest
 
 from tests.fixtures import crafted_images
-from vmctl.image import format_inspector as fi
+from vmctl.image_client import format_inspector as fi
 
 
 @pytest.mark.parametrize("name", sorted(crafted_images.REFUSED))
