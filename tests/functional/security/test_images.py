@@ -18,7 +18,7 @@ import requests
 
 from tests.fixtures import crafted_images
 from tests.fixtures.conf import make_conf
-from vmctl.image import client as image_client
+from vmctl.image_client import client as image_client
 from vmctl.virt.libvirt import disk
 from vmctl.virt.libvirt import imagecache
 
