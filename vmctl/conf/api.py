@@ -58,7 +58,7 @@ OPTS = [
         "before authentication: a larger Content-Length is answered 413 "
         "without reading the body, a chunked body is cut off at this size "
         "with 413. Image data (PUT /image/v2/images/{id}/file) streams to "
-        "the image store and is limited by [image] max_image_size_gb instead.",
+        "the image store and is limited by [image] image_size_cap instead.",
     ),
     cfg.IntOpt(
         "max_request_header_size",
