@@ -6,6 +6,7 @@ import email.message
 import io
 import json
 import os
+import subprocess
 import urllib.error
 
 import pytest
@@ -13,6 +14,7 @@ import pytest
 from vmctl import cli
 from vmctl.cli import config
 from vmctl.cli import hosts
+from vmctl.cli import images as cli_images
 from vmctl.cli import live
 from vmctl.cli import output
 from vmctl.cli import progress
@@ -530,3 +532,22 @@ def test_bad_property_is_a_usage_error(bare_env, capsys):
     code = cli.main(["--os-endpoint", "http://127.0.0.1:9", "flavor", "create", "f",
                      "--property", "novalue"])
     assert code == 2 and "expected KEY=VALUE" in capsys.readouterr().err
+
+
+def test_image_upload_takes_the_disk_format_the_header_names(tmp_path):
+    def made(fmt, name):
+        path = str(tmp_path / name)
+        subprocess.run(["qemu-img", "create", "-q", "-f", fmt, path, "1M"], check=True)
+        return path
+
+    raw = tmp_path / "disk.img"
+    raw.write_bytes(os.urandom(4096))
+    assert cli_images.detected_disk_format(str(raw)) == "raw"
+    assert cli_images.detected_disk_format(made("qcow2", "disk.qcow2")) == "qcow2"
+    with pytest.raises(output.CLIError, match="vhd image"):
+        cli_images.detected_disk_format(made("vpc", "disk.vhd"))
+    backed = str(tmp_path / "backed.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-F", "qcow2", "-b",
+                    made("qcow2", "base.qcow2"), backed], check=True)
+    with pytest.raises(output.CLIError, match="cannot be uploaded"):
+        cli_images.detected_disk_format(backed)

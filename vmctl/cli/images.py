@@ -17,6 +17,7 @@ from vmctl.cli.app import pass_app
 from vmctl.cli.app import quote
 from vmctl.cli.output import CLIError
 from vmctl.cli.servers import parse_properties
+from vmctl.image_client import format_inspector
 
 CHUNK_SIZE = 1024 * 1024
 DISK_FORMATS = ("qcow2", "raw", "aki", "ari", "iso")
@@ -92,8 +93,9 @@ def image_delete(app, image):
 @image_group.command("upload")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, readable=True))
 @click.option("--name", help="Image name (default: the file's name).")
-@click.option("--disk-format", type=click.Choice(DISK_FORMATS), default="qcow2",
-              show_default=True)
+@click.option("--disk-format", type=click.Choice(DISK_FORMATS),
+              help="Default: what the file's header says (qcow2, iso, else raw); the "
+              "image service refuses a file whose contents differ from it.")
 @click.option("--container-format", type=click.Choice(CONTAINER_FORMATS), default="bare",
               show_default=True)
 @click.option("--public", is_flag=True, help="Visible to every project (admin).")
@@ -103,6 +105,7 @@ def image_delete(app, image):
 @pass_app
 def image_upload(app, path, name, disk_format, container_format, public, properties):
     """Upload a disk image file, with a progress bar."""
+    disk_format = disk_format or detected_disk_format(path)
     body = {"name": name or os.path.basename(path), "disk_format": disk_format,
             "container_format": container_format, **parse_properties(properties)}
     if public:
@@ -117,6 +120,21 @@ def image_upload(app, path, name, disk_format, container_format, public, propert
             pass
         raise
     app.output.record(app.session.image("GET", "/images/%s" % quote(image["id"])).body)
+
+
+def detected_disk_format(path):
+    """The disk_format a file's header names (the image service's inspector):
+    qcow2 or iso as detected, raw for raw data and partitioned disks."""
+    try:
+        detected = format_inspector.inspect_file(path).format
+    except format_inspector.FormatError as exc:
+        raise CLIError("%s cannot be uploaded: %s" % (path, exc)) from None
+    if detected in ("raw", "gpt", "mbr"):
+        return "raw"
+    if detected not in DISK_FORMATS:
+        raise CLIError("%s is a %s image, which the image service does not take; "
+                       "convert it (qemu-img convert -O qcow2)" % (path, detected))
+    return detected
 
 
 def _send_file(app, image, path):
