@@ -19,7 +19,7 @@ doc/state-diagrams.md draws it (``python -m vmctl.state_diagrams``).
 
 import collections
 
-from vmctl import states as s
+from vmctl import instance_states as s
 
 # to_vm_states: the vm_state is left as it was.
 KEEP = "(unchanged)"
