@@ -20,6 +20,8 @@ import os
 import time
 import xml.etree.ElementTree as ET
 
+from tests.kvm.test_kvm_cold_migration import _act
+from tests.kvm.test_kvm_cold_migration import _wait_settled
 from vmctl.virt.libvirt import guest as libvirt_guest
 from vmctl.virt.libvirt import live_job as lm
 
@@ -42,21 +44,6 @@ def _wait_migration(env, server_id, kind, statuses, known=()):
             if latest["status"] in statuses:
                 return latest
         assert time.monotonic() < deadline, (server_id, kind, found)
-        time.sleep(0.3)
-
-
-def _act(env, server_id, body, code=202):
-    resp = env.api.action(server_id, body)
-    assert resp.status_code == code, (body, resp.status_code, resp.text)
-
-
-def _settled(env, server_id, status):
-    deadline = time.monotonic() + MOVE_TIMEOUT
-    while True:
-        server = env.api.wait_for_status(server_id, status, timeout=MOVE_TIMEOUT)
-        if server["OS-EXT-STS:task_state"] is None:
-            return server
-        assert time.monotonic() < deadline, server
         time.sleep(0.3)
 
 
@@ -117,7 +104,7 @@ def test_live_migrated_guest_names_only_the_destinations_files(kvm_env):
     done = _wait_migration(env, sid, "live-migration", ("completed", "failed", "error",
                                                          "cancelled"))
     assert done["status"] == "completed", done
-    server = _settled(env, sid, "ACTIVE")
+    server = _wait_settled(env, sid, "ACTIVE")
     assert env.host_of(server) == dest
     _runs_only_on(env, sid, dest)
     _assert_only_own_paths(env, dest, sid)
@@ -134,11 +121,11 @@ def test_live_migrated_guest_names_only_the_destinations_files(kvm_env):
     # Cold migration back, reverted: dest restores the definition it kept.
     known = {m["id"] for m in _migrations(env, sid, "migration")}
     _act(env, sid, {"migrate": None})
-    server = _settled(env, sid, "VERIFY_RESIZE")
+    server = _wait_settled(env, sid, "VERIFY_RESIZE")
     assert env.host_of(server) == source
     env.wait_heartbeat(sid, boot=2)
     _act(env, sid, {"revertResize": None})
-    server = _settled(env, sid, "ACTIVE")
+    server = _wait_settled(env, sid, "ACTIVE")
     assert env.host_of(server) == dest, server
     assert _wait_migration(env, sid, "migration", ("reverted",), known)["status"] == "reverted"
     _runs_only_on(env, sid, dest)
@@ -148,10 +135,10 @@ def test_live_migrated_guest_names_only_the_destinations_files(kvm_env):
     # Cold migration back, confirmed: the guest runs, healthy, on the first host.
     known = {m["id"] for m in _migrations(env, sid, "migration")}
     _act(env, sid, {"migrate": None})
-    server = _settled(env, sid, "VERIFY_RESIZE")
+    server = _wait_settled(env, sid, "VERIFY_RESIZE")
     assert env.host_of(server) == source
     _act(env, sid, {"confirmResize": None}, code=204)
-    server = _settled(env, sid, "ACTIVE")
+    server = _wait_settled(env, sid, "ACTIVE")
     assert env.host_of(server) == source
     assert _wait_migration(env, sid, "migration", ("confirmed",), known)["status"] == \
         "confirmed"

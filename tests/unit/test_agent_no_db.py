@@ -6,9 +6,9 @@ packages an import runs; none may reach vmctl.db, sqlalchemy or alembic.
 Imports inside functions count too: a lazy import still runs in the agent.
 """
 
-import ast
 import pathlib
 
+from tests.fixtures import imports as module_imports
 import vmctl
 
 PACKAGE_DIR = pathlib.Path(vmctl.__file__).parent
@@ -38,28 +38,6 @@ def _with_parents(module):
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def _imports(module, path):
-    """Every module name the source of ``module`` imports."""
-    is_package = path.name == "__init__.py"
-    package = module if is_package else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
-                base = ".".join(anchor + ([node.module] if node.module else []))
-            else:
-                base = node.module
-            found.add(base)
-            # "from pkg import name": name may be a submodule.
-            found.update(f"{base}.{alias.name}" for alias in node.names
-                         if alias.name != "*")
-    return found
-
-
 def _forbidden(module):
     return any(module == f or module.startswith(f + ".") for f in FORBIDDEN)
 
@@ -78,7 +56,7 @@ def _violations():
             path = _module_file(module)
             if path is None:
                 continue
-            for imported in sorted(_imports(module, path)):
+            for imported in sorted(module_imports.imports(module, path)):
                 for name in _with_parents(imported):
                     if name in chains:
                         continue

@@ -14,6 +14,7 @@ transitively, imports inside functions included.
 import ast
 import pathlib
 
+from tests.fixtures import imports as module_imports
 import vmctl
 
 PACKAGE_DIR = pathlib.Path(vmctl.__file__).parent
@@ -38,24 +39,6 @@ def _with_parents(module):
     return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
-def _imports(module, path):
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
-                base = ".".join(anchor + ([node.module] if node.module else []))
-            else:
-                base = node.module
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-    return found
-
-
 def _chain_to(start, forbidden, package_dir):
     """The import chain from ``start`` to a module under one of ``forbidden``."""
     def bad(name):
@@ -67,7 +50,7 @@ def _chain_to(start, forbidden, package_dir):
         path = _module_file(module, package_dir)
         if path is None:
             continue
-        for imported in sorted(_imports(module, path)):
+        for imported in sorted(module_imports.imports(module, path)):
             for name in _with_parents(imported):
                 if name in chains:
                     continue
