@@ -13,15 +13,13 @@ agent was down are cleaned up after; guests no instance of this host owns
 are destroyed. Cold moves recover in cold_migration.py.
 """
 
-import collections
 import logging
 
 from vmctl import instance_states as states
+from vmctl.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
-# What a driver needs to remove a guest no instance record owns any more.
-GuestRef = collections.namedtuple("GuestRef", "uuid")
 
 
 class StartupRecovery:
@@ -50,7 +48,7 @@ class StartupRecovery:
             self.departures.clean_after_departure(uuid)
         for uuid in set(guests) - {i.uuid for i in known}:
             LOG.warning("Destroying guest %s: no instance of this host has it", uuid)
-            self.driver.destroy(GuestRef(uuid))
+            self.driver.destroy(virt_driver.GuestRef(uuid))
 
     def _recover_one(self, ctx, inst, power_state, handed=()):
         task = inst.task_state

@@ -8,10 +8,15 @@ a ``vmctl.virt.live_job.LiveMigrationJob``.
 """
 
 import abc
+import collections
 
 from vmctl.virt import migrators
 
 VirtError = migrators.VirtError
+
+# What a driver needs to remove a guest no instance record owns any more
+# (destroy, post_live_migration_at_source after an agent restart).
+GuestRef = collections.namedtuple("GuestRef", "uuid")
 
 
 class ComputeDriver(abc.ABC):

@@ -11,7 +11,6 @@ rolls back one that never reached the hypervisor, and cleans up after one
 that ended while it was down.
 """
 
-import collections
 import logging
 import threading
 
@@ -20,11 +19,10 @@ from vmctl import migration_states as ms
 from vmctl.compute.live_migration import records
 from vmctl.compute.live_migration import source
 from vmctl.objects import migration as migration_obj
+from vmctl.virt import driver as virt_driver
 
 LOG = logging.getLogger(__name__)
 
-# What a driver needs to clean up after a guest no instance of this host has.
-GuestRef = collections.namedtuple("GuestRef", "uuid")
 
 
 class Departures:
@@ -120,6 +118,6 @@ class Departures:
         LOG.warning("Cleaning up after instance %s, which left this host while the agent "
                     "was down", uuid)
         try:
-            self.driver.post_live_migration_at_source(GuestRef(uuid))
+            self.driver.post_live_migration_at_source(virt_driver.GuestRef(uuid))
         except Exception:
             LOG.exception("Clean-up after the departure of %s failed", uuid)

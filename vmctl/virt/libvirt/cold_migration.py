@@ -62,7 +62,6 @@ from vmctl.virt.libvirt import transfer
 
 LOG = logging.getLogger(__name__)
 
-KEPT_SUFFIX = instance_files.KEPT_SUFFIX   # <uuid>_resize: the copy kept for a revert
 RECORD = "resize.json"
 DOMAIN_XML = "domain.xml"
 INCOMING = "resize-incoming.json"
